@@ -1,0 +1,86 @@
+/* The table a backend fills in to slot in under the device layer.
+ *
+ * Each entry implements the rt_op_* / rt_device_* function of the same name
+ * in device.h; the device layer checks arguments and dispatches. `ctx` is
+ * the backend's own state, returned by its open function. A failing entry
+ * returns a status and writes its one-line message, with rt_error_set(), into
+ * the rt_error the backend was given when opened. */
+#ifndef RESNET_BACKEND_H
+#define RESNET_BACKEND_H
+
+#include "resnet/device.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rt_backend_ops {
+    const char *kind; /* "cpu", "cuda" */
+    void (*close)(void *ctx);
+
+    void *(*alloc)(void *ctx, size_t bytes);
+    void (*free)(void *ctx, void *ptr);
+    rt_status (*upload)(void *ctx, void *dst, const void *src, size_t bytes);
+    rt_status (*download)(void *ctx, void *dst, const void *src, size_t bytes);
+    rt_status (*copy)(void *ctx, void *dst, const void *src, size_t bytes);
+    rt_status (*zero)(void *ctx, void *dst, size_t bytes);
+    rt_status (*synchronize)(void *ctx);
+    size_t (*peak_bytes)(void *ctx);
+    rt_status (*run_step)(void *ctx, int key, rt_step_fn fn, void *fn_ctx);
+
+    rt_status (*load_batch)(void *ctx, const uint8_t *images, const uint8_t *labels,
+                            const int32_t *order, int pixels, int n, const rt_step_state *state,
+                            float *x, int32_t *y);
+    rt_status (*conv_forward)(void *ctx, const rt_conv_shape *s, const float *x, const float *w,
+                              const float *b, float *y);
+    rt_status (*conv_backward_data)(void *ctx, const rt_conv_shape *s, const float *dy,
+                                    const float *w, float *dx, float beta);
+    rt_status (*conv_backward_filter)(void *ctx, const rt_conv_shape *s, const float *x,
+                                      const float *dy, float *dw);
+    rt_status (*conv_backward_bias)(void *ctx, const rt_conv_shape *s, const float *dy,
+                                    float *db);
+    rt_status (*maxpool2_forward)(void *ctx, int n, int c, int h, int w, int relu,
+                                  const float *x, float *y);
+    rt_status (*maxpool2_backward)(void *ctx, int n, int c, int h, int w, int relu,
+                                   const float *x, const float *y, const float *dy, float *dx);
+    rt_status (*relu_forward)(void *ctx, size_t count, const float *x, float *y);
+    rt_status (*relu_backward)(void *ctx, size_t count, const float *y, const float *dy,
+                               float *dx);
+    rt_status (*add_relu_forward)(void *ctx, size_t count, const float *a, const float *b,
+                                  float *y);
+    rt_status (*add_relu_backward)(void *ctx, size_t count, const float *y, const float *dy,
+                                   float *d);
+    rt_status (*linear_forward)(void *ctx, int n, int in, int out, const float *x,
+                                const float *w, const float *b, float *y);
+    rt_status (*linear_backward_data)(void *ctx, int n, int in, int out, const float *dy,
+                                      const float *w, float *dx);
+    rt_status (*linear_backward_params)(void *ctx, int n, int in, int out, const float *x,
+                                        const float *dy, float *dw, float *db);
+    rt_status (*softmax_cross_entropy)(void *ctx, int n, int classes, const float *logits,
+                                       const int32_t *labels, float *dlogits,
+                                       rt_step_state *state);
+    rt_status (*adam)(void *ctx, size_t count, float *params, const float *grads, float *m,
+                      float *v, const rt_adam_config *cfg, const rt_step_state *state);
+    rt_status (*step_advance)(void *ctx, rt_step_state *state, int n, int optimizer_step);
+} rt_backend_ops;
+
+/* What a backend's open function returns. */
+typedef struct rt_backend {
+    const rt_backend_ops *ops;
+    void *ctx;
+    char description[256];
+    int threads;
+} rt_backend;
+
+/* The CPU backend (always built). `err` outlives the backend and receives
+ * every failure message. */
+rt_status rt_cpu_backend_open(const rt_device_config *cfg, rt_error *err, rt_backend *out);
+
+/* The CUDA backend (built with -Dcuda=enabled or auto when the toolkit is
+ * found). Returns RT_ERR_NODEVICE with the reason when no usable GPU exists. */
+rt_status rt_cuda_backend_open(const rt_device_config *cfg, rt_error *err, rt_backend *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,180 @@
+/* The device layer: an opaque device handle, device memory, and the ops a
+ * training step is made of.
+ *
+ * A device is opened by name ("auto", "cpu", "cuda"), as PyTorch's program
+ * picks cuda when it can and the CPU otherwise. Every op works on device
+ * memory obtained from rt_device_alloc(); on the CPU that is plain host
+ * memory, on CUDA it is GPU memory. Ops are asynchronous on devices that
+ * queue work: results are visible to the host after rt_device_download()
+ * or rt_device_synchronize().
+ *
+ * Layouts follow PyTorch: activations NCHW, convolution weights
+ * [out][in][kh][kw], linear weights [out][in], all float32.
+ *
+ * Every op returns RT_OK or a failure status; the one-line message of the
+ * last failure is rt_device_error(). */
+#ifndef RESNET_DEVICE_H
+#define RESNET_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resnet/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rt_device rt_device;
+
+typedef enum rt_precision {
+    RT_PRECISION_FP32 = 0, /* strict IEEE float32 everywhere */
+    RT_PRECISION_TF32 = 1, /* tensor-core TF32 convolutions where the device has them */
+} rt_precision;
+
+typedef struct rt_device_config {
+    int threads;            /* CPU worker threads; 0 means all cores */
+    rt_precision precision; /* FP32 by default */
+    int graphs;             /* capture each step once and replay it (CUDA graphs); 0 = eager */
+    int gpu_index;          /* which CUDA device */
+} rt_device_config;
+
+void rt_device_config_default(rt_device_config *cfg);
+
+/* Opens "auto", "cpu" or "cuda". "cuda" fails with RT_ERR_NODEVICE when the
+ * build has no CUDA backend or no usable GPU is present; "auto" then falls
+ * back to the CPU and rt_device_fallback_note() says why. */
+rt_status rt_device_open(const char *name, const rt_device_config *cfg, rt_device **out,
+                         rt_error *err);
+void rt_device_close(rt_device *dev);
+
+/* 1 when this build contains the CUDA backend. */
+int rt_device_cuda_built(void);
+
+const char *rt_device_kind(const rt_device *dev);        /* "cpu" or "cuda" */
+const char *rt_device_description(const rt_device *dev); /* e.g. "NVIDIA H100 (sm_90, driver 580.1)" */
+const char *rt_device_fallback_note(const rt_device *dev); /* "" unless auto fell back */
+int rt_device_threads(const rt_device *dev);             /* CPU threads in use */
+const char *rt_device_error(const rt_device *dev);       /* last failure message */
+/* Copies the last failure of dev into err and returns its status. */
+rt_status rt_device_take_error(const rt_device *dev, rt_error *err);
+
+/* ---- memory ---------------------------------------------------------- */
+/* Allocates bytes of device memory (zero-filled); NULL on failure. */
+void *rt_device_alloc(rt_device *dev, size_t bytes);
+void rt_device_free(rt_device *dev, void *ptr);
+rt_status rt_device_upload(rt_device *dev, void *dst, const void *src, size_t bytes);
+rt_status rt_device_download(rt_device *dev, void *dst, const void *src, size_t bytes);
+rt_status rt_device_copy(rt_device *dev, void *dst, const void *src, size_t bytes);
+rt_status rt_device_zero(rt_device *dev, void *dst, size_t bytes);
+rt_status rt_device_synchronize(rt_device *dev);
+/* Peak bytes of device memory held (the CPU backend counts its own allocations). */
+size_t rt_device_peak_bytes(const rt_device *dev);
+
+/* Runs fn(ctx), a sequence of ops whose pointers and shapes are fixed for
+ * this key. A device with graph support runs the first call eagerly,
+ * captures the second and replays the capture from then on, so fn must take
+ * everything that varies from step to step from device memory (rt_step_state). */
+typedef rt_status (*rt_step_fn)(void *ctx);
+rt_status rt_device_run_step(rt_device *dev, int key, rt_step_fn fn, void *ctx);
+
+/* ---- op descriptions --------------------------------------------------- */
+/* A stride-1, dilation-1 convolution (cross-correlation) with zero padding. */
+typedef struct rt_conv_shape {
+    int n, c, h, w; /* input batch, channels, height, width */
+    int k, r, s;    /* output channels, kernel height, kernel width */
+    int pad;        /* zero padding on every side */
+} rt_conv_shape;
+
+static inline int rt_conv_out_h(const rt_conv_shape *s) { return s->h + 2 * s->pad - s->r + 1; }
+static inline int rt_conv_out_w(const rt_conv_shape *s) { return s->w + 2 * s->pad - s->s + 1; }
+
+/* State of a pass over a dataset, kept in device memory so that a captured
+ * step reads what changes (position, step count, learning rate) from it. */
+typedef struct rt_step_state {
+    int64_t steps;          /* optimiser steps taken; Adam uses steps+1 */
+    int64_t nonfinite_step; /* first step whose loss was NaN/Inf, -1 when none */
+    double loss_sum;        /* sum of batch-mean losses since reset */
+    float loss;             /* mean loss of the last batch */
+    float lr;               /* learning rate of the next Adam step */
+    int32_t cursor;         /* position of the next sample in the pass order */
+    int32_t correct;        /* correct predictions since reset */
+    int32_t batches;        /* batches since reset */
+    int32_t pad_;
+} rt_step_state;
+
+typedef struct rt_adam_config {
+    float beta1, beta2, eps, weight_decay;
+} rt_adam_config;
+
+/* ---- ops --------------------------------------------------------------- */
+/* images: count x pixels bytes, labels: count bytes, order: NULL for file
+ * order or a permutation of 0..count-1. Reads samples order[cursor..cursor+n)
+ * into x = byte / 255 (float division, as ToTensor) and y (int32). */
+rt_status rt_op_load_batch(rt_device *dev, const uint8_t *images, const uint8_t *labels,
+                           const int32_t *order, int pixels, int n, const rt_step_state *state,
+                           float *x, int32_t *y);
+
+/* y = conv(x, w) + b (b may be NULL). */
+rt_status rt_op_conv_forward(rt_device *dev, const rt_conv_shape *s, const float *x,
+                             const float *w, const float *b, float *y);
+/* dx = conv_transpose(dy, w) + beta * dx, beta 0 or 1 (1 adds to a residual gradient). */
+rt_status rt_op_conv_backward_data(rt_device *dev, const rt_conv_shape *s, const float *dy,
+                                   const float *w, float *dx, float beta);
+/* dw = sum over the batch of x (*) dy (overwrites dw). */
+rt_status rt_op_conv_backward_filter(rt_device *dev, const rt_conv_shape *s, const float *x,
+                                     const float *dy, float *dw);
+/* db[k] = sum of dy over n, h, w. */
+rt_status rt_op_conv_backward_bias(rt_device *dev, const rt_conv_shape *s, const float *dy,
+                                   float *db);
+
+/* 2x2 max pooling, stride 2, floor; relu != 0 fuses a relu after it.
+ * The gradient goes to the first maximum in row-major order; NaN wins. */
+rt_status rt_op_maxpool2_forward(rt_device *dev, int n, int c, int h, int w, int relu,
+                                 const float *x, float *y);
+/* dx (n,c,h,w) from the forward input x, output y and dy; overwrites dx. */
+rt_status rt_op_maxpool2_backward(rt_device *dev, int n, int c, int h, int w, int relu,
+                                  const float *x, const float *y, const float *dy, float *dx);
+
+rt_status rt_op_relu_forward(rt_device *dev, size_t count, const float *x, float *y);
+/* dx = dy where y > 0, else 0. */
+rt_status rt_op_relu_backward(rt_device *dev, size_t count, const float *y, const float *dy,
+                              float *dx);
+/* y = relu(a + b), the residual join. */
+rt_status rt_op_add_relu_forward(rt_device *dev, size_t count, const float *a, const float *b,
+                                 float *y);
+/* d = dy where y > 0, else 0: the gradient of both a and b. */
+rt_status rt_op_add_relu_backward(rt_device *dev, size_t count, const float *y, const float *dy,
+                                  float *d);
+
+/* y[n][out] = x[n][in] . w[out][in]^T + b[out]. */
+rt_status rt_op_linear_forward(rt_device *dev, int n, int in, int out, const float *x,
+                               const float *w, const float *b, float *y);
+/* dx = dy . w (overwrites dx). */
+rt_status rt_op_linear_backward_data(rt_device *dev, int n, int in, int out, const float *dy,
+                                     const float *w, float *dx);
+/* dw = dy^T . x, db = column sums of dy (both overwritten). */
+rt_status rt_op_linear_backward_params(rt_device *dev, int n, int in, int out, const float *x,
+                                       const float *dy, float *dw, float *db);
+
+/* Mean softmax cross-entropy of logits[n][classes] against labels. Sets
+ * state->loss, adds it to state->loss_sum, adds the count of argmax == label
+ * (first maximum wins) to state->correct, counts the batch, and records
+ * state->steps in state->nonfinite_step the first time the loss is not
+ * finite. dlogits (may be NULL) receives (softmax - onehot) / n. */
+rt_status rt_op_softmax_cross_entropy(rt_device *dev, int n, int classes, const float *logits,
+                                      const int32_t *labels, float *dlogits,
+                                      rt_step_state *state);
+
+/* One Adam step (PyTorch's formula) over count parameters with lr and
+ * t = state->steps + 1 taken from state. */
+rt_status rt_op_adam(rt_device *dev, size_t count, float *params, const float *grads, float *m,
+                     float *v, const rt_adam_config *cfg, const rt_step_state *state);
+
+/* Ends a step: state->cursor += n, and state->steps += 1 when optimizer_step. */
+rt_status rt_op_step_advance(rt_device *dev, rt_step_state *state, int n, int optimizer_step);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
