@@ -1,0 +1,116 @@
+/* The training driver: epochs of batches over a device, the seed's recipe
+ * by default (batch 64 in file order, Adam lr 1e-3, 26 epochs, the last
+ * partial batch kept, constant learning rate), evaluation, and the events a
+ * front end turns into log lines. It never asks which device it runs on. */
+#ifndef RESNET_TRAIN_H
+#define RESNET_TRAIN_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "resnet/data.h"
+#include "resnet/device.h"
+#include "resnet/error.h"
+#include "resnet/model.h"
+#include "resnet/rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rt_train_config {
+    int epochs;            /* 26 */
+    int batch_size;        /* 64 */
+    float lr;              /* 1e-3 */
+    rt_adam_config adam;   /* betas (0.9, 0.999), eps 1e-8, no weight decay */
+    int shuffle;           /* 0: file order, as the seed */
+    uint64_t seed;         /* initial weights and shuffling */
+    int lr_step_size;      /* StepLR every N epochs; 0 = constant lr (the seed's behaviour) */
+    float lr_gamma;        /* StepLR factor, 0.1 */
+    int eval_every;        /* evaluate on the test set every N epochs; 0 = only at the end */
+    int log_every;         /* a loss line every N steps of an epoch, 100 */
+    double progress_interval; /* seconds between progress events; 0 = none */
+    const volatile sig_atomic_t *stop_flag; /* non-zero asks the run to stop after the current step */
+} rt_train_config;
+
+void rt_train_config_default(rt_train_config *cfg);
+/* Checks every field; errors name the option (--batch-size, --lr, ...). */
+rt_status rt_train_config_check(const rt_train_config *cfg, rt_error *err);
+
+/* Where a run stands: enough to continue it exactly. */
+typedef struct rt_train_position {
+    int32_t epoch;       /* the epoch in progress, 0-based */
+    int32_t cursor;      /* samples of that epoch already trained */
+    int64_t steps;       /* optimiser steps taken in all */
+    rt_rng epoch_rng;    /* the shuffle generator as it was when this epoch began */
+} rt_train_position;
+
+typedef enum rt_event_kind {
+    RT_EVENT_EPOCH_BEGIN, /* epoch */
+    RT_EVENT_STEP_LOG,    /* every log_every steps: step, loss */
+    RT_EVENT_PROGRESS,    /* every progress_interval seconds: step, images_per_second */
+    RT_EVENT_EPOCH_END,   /* epoch, seconds, images_per_second */
+    RT_EVENT_EVAL,        /* after an epoch (eval_every) or at the end: the eval fields */
+    RT_EVENT_CHECKPOINT,  /* the trainer's owner should save now (see rt_trainer_run) */
+} rt_event_kind;
+
+typedef struct rt_eval_result {
+    int correct, total;
+    double accuracy;  /* 100 * correct / total */
+    double avg_loss;  /* sum of batch-mean losses / batches, as the seed */
+    int batches;
+} rt_eval_result;
+
+typedef struct rt_train_event {
+    rt_event_kind kind;
+    int epoch;           /* 1-based */
+    int epochs;
+    int step;            /* 1-based step within the epoch */
+    int steps_per_epoch;
+    int64_t global_step; /* optimiser steps taken so far */
+    float loss;
+    double seconds;      /* epoch wall time (EPOCH_END) or time into the epoch */
+    double images_per_second;
+    int final_eval;      /* EVAL: 1 for the test pass after the last epoch */
+    rt_eval_result eval;
+} rt_train_event;
+
+/* Return non-zero from an event to stop the run cleanly (rt_trainer_run then
+ * returns RT_ERR_INTERRUPTED). */
+typedef int (*rt_train_callback)(void *ctx, const rt_train_event *event);
+
+typedef struct rt_trainer rt_trainer;
+
+/* Uploads both datasets to the device once (as bytes) and builds the model
+ * with parameters from cfg->seed. The datasets may be freed afterwards. */
+rt_status rt_trainer_create(rt_device *dev, const rt_dataset *train, const rt_dataset *test,
+                            const rt_train_config *cfg, rt_trainer **out, rt_error *err);
+void rt_trainer_destroy(rt_trainer *t);
+
+rt_model *rt_trainer_model(rt_trainer *t);
+const rt_train_config *rt_trainer_config(const rt_trainer *t);
+rt_train_position rt_trainer_position(const rt_trainer *t);
+
+/* Continues from a saved position (after loading parameters and Adam
+ * moments into the model). */
+rt_status rt_trainer_set_position(rt_trainer *t, const rt_train_position *pos, rt_error *err);
+
+/* Trains from the current position to cfg->epochs, then evaluates on the
+ * test set. The callback sees every event. RT_EVENT_CHECKPOINT is raised
+ * after every epoch, every `save_every` steps (0 = never) and when stopped
+ * by cfg->stop_flag, at a point where the model and position are
+ * consistent. */
+rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, void *cb_ctx,
+                         rt_error *err);
+
+/* One pass over the test set with the current parameters. */
+rt_status rt_trainer_evaluate(rt_trainer *t, rt_eval_result *out, rt_error *err);
+
+/* Trains one step on the next batch of the epoch (for tests and benchmarks:
+ * no events, no checks). Wraps to the start of the epoch at its end. */
+rt_status rt_trainer_step(rt_trainer *t, rt_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,67 @@
+#include "report.h"
+
+#include <unistd.h>
+
+#include "pyfloat.h"
+
+void cli_report_init(cli_report *r, FILE *out)
+{
+    r->out = out;
+    r->tty = isatty(fileno(out));
+    r->progress_open = 0;
+}
+
+void cli_report_clear(cli_report *r)
+{
+    if (r->progress_open) {
+        fputs("\r\033[K", r->out);
+        r->progress_open = 0;
+    }
+}
+
+void cli_report_test_result(cli_report *r, const rt_eval_result *res)
+{
+    char acc[64], loss[64];
+    rt_format_python_float(res->accuracy, acc, sizeof acc);
+    rt_format_python_float(res->avg_loss, loss, sizeof loss);
+    cli_report_clear(r);
+    /* the seed's f-string, trailing space after the colon included */
+    fprintf(r->out, "Test result: \n Accuracy:%s%%,Avg loss:%s\n", acc, loss);
+    fflush(r->out);
+}
+
+void cli_report_event(cli_report *r, const rt_train_event *ev)
+{
+    switch (ev->kind) {
+    case RT_EVENT_EPOCH_BEGIN:
+        cli_report_clear(r);
+        fprintf(r->out, "epoch%d\n--------------------\n", ev->epoch);
+        break;
+    case RT_EVENT_STEP_LOG:
+        cli_report_clear(r);
+        fprintf(r->out, "loss:%7f  [number:%d]\n", (double)ev->loss, ev->step);
+        break;
+    case RT_EVENT_PROGRESS:
+        if (!r->tty)
+            return;
+        fprintf(r->out, "\r\033[K  epoch %d/%d  step %d/%d  %.0f images/s", ev->epoch,
+                ev->epochs, ev->step, ev->steps_per_epoch, ev->images_per_second);
+        r->progress_open = 1;
+        break;
+    case RT_EVENT_EPOCH_END:
+        cli_report_clear(r);
+        fprintf(r->out, "epoch_time_s:%.3f train_images_per_s:%.1f\n", ev->seconds,
+                ev->images_per_second);
+        break;
+    case RT_EVENT_EVAL:
+        if (ev->final_eval) {
+            cli_report_clear(r);
+            fputs("Done!\n", r->out);
+        }
+        cli_report_test_result(r, &ev->eval);
+        break;
+    case RT_EVENT_CHECKPOINT:
+        break;
+    }
+    fflush(r->out);
+}

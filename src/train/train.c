@@ -1,0 +1,445 @@
+/* The training driver. Everything a step needs lives on the device: the
+ * datasets as bytes, the pass order, and an rt_step_state per pass. A step
+ * is one rt_device_run_step() call, so devices with graphs replay it; the
+ * host only reads the state back when it reports. */
+#include "resnet/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TRY(call)                        \
+    do {                                 \
+        rt_status st_ = (call);          \
+        if (st_ != RT_OK)                \
+            return st_;                  \
+    } while (0)
+
+/* Keys of the captured steps: the batch size is baked into a capture. */
+enum { KEY_TRAIN = 1 << 24, KEY_EVAL = 2 << 24 };
+
+struct rt_trainer {
+    rt_device *dev;
+    rt_model *model;
+    rt_train_config cfg;
+    int32_t train_count, test_count;
+    uint8_t *train_images, *train_labels, *test_images, *test_labels; /* device */
+    int32_t *order;        /* device: the epoch's sample order (shuffle only) */
+    int32_t *order_host;
+    rt_step_state *train_state, *eval_state; /* device */
+    rt_train_position pos;
+    rt_rng rng;            /* the shuffle generator */
+    int order_epoch;       /* the epoch `order` was drawn for, -1 for none */
+    int step_n;            /* the batch size of the step being run */
+};
+
+void rt_train_config_default(rt_train_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->epochs = 26;
+    cfg->batch_size = 64;
+    cfg->lr = 1e-3f;
+    cfg->adam.beta1 = 0.9f;
+    cfg->adam.beta2 = 0.999f;
+    cfg->adam.eps = 1e-8f;
+    cfg->adam.weight_decay = 0.0f;
+    cfg->shuffle = 0;
+    cfg->seed = 0;
+    cfg->lr_step_size = 0;
+    cfg->lr_gamma = 0.1f;
+    cfg->eval_every = 0;
+    cfg->log_every = 100;
+    cfg->progress_interval = 0.0;
+}
+
+rt_status rt_train_config_check(const rt_train_config *cfg, rt_error *err)
+{
+    if (cfg->epochs < 0 || cfg->epochs > 1000000)
+        return rt_error_set(err, RT_ERR_USAGE, "--epochs must be 0..1000000 (got %d)",
+                            cfg->epochs);
+    if (cfg->batch_size < 1 || cfg->batch_size > 65536)
+        return rt_error_set(err, RT_ERR_USAGE, "--batch-size must be 1..65536 (got %d)",
+                            cfg->batch_size);
+    if (!isfinite(cfg->lr) || cfg->lr <= 0.0f)
+        return rt_error_set(err, RT_ERR_USAGE, "--lr must be a positive finite number (got %g)",
+                            (double)cfg->lr);
+    if (cfg->lr_step_size < 0)
+        return rt_error_set(err, RT_ERR_USAGE, "--lr-step-size must be 0 or more (got %d)",
+                            cfg->lr_step_size);
+    if (!isfinite(cfg->lr_gamma) || cfg->lr_gamma <= 0.0f)
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--lr-gamma must be a positive finite number (got %g)",
+                            (double)cfg->lr_gamma);
+    if (cfg->eval_every < 0)
+        return rt_error_set(err, RT_ERR_USAGE, "--eval-every must be 0 or more (got %d)",
+                            cfg->eval_every);
+    if (cfg->log_every < 1)
+        return rt_error_set(err, RT_ERR_USAGE, "the log interval must be at least 1 (got %d)",
+                            cfg->log_every);
+    const rt_adam_config *a = &cfg->adam;
+    if (!(a->beta1 >= 0.0f && a->beta1 < 1.0f) || !(a->beta2 >= 0.0f && a->beta2 < 1.0f) ||
+        !(a->eps > 0.0f) || !isfinite(a->eps) || !(a->weight_decay >= 0.0f) ||
+        !isfinite(a->weight_decay))
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "Adam needs 0 <= beta < 1, eps > 0 and weight decay >= 0");
+    return RT_OK;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static rt_status device_failed(rt_trainer *t, rt_error *err)
+{
+    return rt_device_take_error(t->dev, err);
+}
+
+static rt_status upload_dataset(rt_trainer *t, const rt_dataset *set, uint8_t **images,
+                                uint8_t **labels, rt_error *err)
+{
+    size_t pixels = (size_t)set->rows * (size_t)set->cols;
+    if (set->rows != RT_MODEL_INPUT_H || set->cols != RT_MODEL_INPUT_W)
+        return rt_error_set(err, RT_ERR_FORMAT, "images are %dx%d, the model takes %dx%d",
+                            set->rows, set->cols, RT_MODEL_INPUT_H, RT_MODEL_INPUT_W);
+    if (set->count < 1)
+        return rt_error_set(err, RT_ERR_FORMAT, "a dataset has no images");
+    *images = rt_device_alloc(t->dev, (size_t)set->count * pixels);
+    *labels = rt_device_alloc(t->dev, (size_t)set->count);
+    if (!*images || !*labels)
+        return device_failed(t, err);
+    if (rt_device_upload(t->dev, *images, set->images, (size_t)set->count * pixels) != RT_OK ||
+        rt_device_upload(t->dev, *labels, set->labels, (size_t)set->count) != RT_OK)
+        return device_failed(t, err);
+    return RT_OK;
+}
+
+rt_status rt_trainer_create(rt_device *dev, const rt_dataset *train, const rt_dataset *test,
+                            const rt_train_config *cfg, rt_trainer **out, rt_error *err)
+{
+    *out = NULL;
+    TRY(rt_train_config_check(cfg, err));
+    rt_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return rt_error_set(err, RT_ERR_NOMEM, "out of host memory creating the trainer");
+    t->dev = dev;
+    t->cfg = *cfg;
+    t->order_epoch = -1;
+    t->train_count = train->count;
+    t->test_count = test->count;
+    rt_status st = rt_model_create(dev, cfg->batch_size, &t->model, err);
+    if (st == RT_OK)
+        st = rt_model_init_params(t->model, cfg->seed, err);
+    if (st == RT_OK)
+        st = upload_dataset(t, train, &t->train_images, &t->train_labels, err);
+    if (st == RT_OK)
+        st = upload_dataset(t, test, &t->test_images, &t->test_labels, err);
+    if (st == RT_OK) {
+        t->order_host = malloc((size_t)train->count * sizeof *t->order_host);
+        t->order = rt_device_alloc(dev, (size_t)train->count * sizeof *t->order);
+        t->train_state = rt_device_alloc(dev, sizeof *t->train_state);
+        t->eval_state = rt_device_alloc(dev, sizeof *t->eval_state);
+        if (!t->order_host)
+            st = rt_error_set(err, RT_ERR_NOMEM, "out of host memory for the sample order");
+        else if (!t->order || !t->train_state || !t->eval_state)
+            st = device_failed(t, err);
+    }
+    if (st != RT_OK) {
+        rt_trainer_destroy(t);
+        return st;
+    }
+    /* the shuffle stream is independent of the initialisation stream */
+    rt_rng_seed(&t->rng, cfg->seed ^ 0x53485546464c45ull);
+    t->pos.epoch_rng = t->rng;
+    rt_step_state s = {0};
+    s.nonfinite_step = -1;
+    s.lr = cfg->lr;
+    if (rt_device_upload(dev, t->train_state, &s, sizeof s) != RT_OK) {
+        st = device_failed(t, err);
+        rt_trainer_destroy(t);
+        return st;
+    }
+    *out = t;
+    return RT_OK;
+}
+
+void rt_trainer_destroy(rt_trainer *t)
+{
+    if (!t)
+        return;
+    rt_device_free(t->dev, t->eval_state);
+    rt_device_free(t->dev, t->train_state);
+    rt_device_free(t->dev, t->order);
+    rt_device_free(t->dev, t->test_labels);
+    rt_device_free(t->dev, t->test_images);
+    rt_device_free(t->dev, t->train_labels);
+    rt_device_free(t->dev, t->train_images);
+    rt_model_destroy(t->model);
+    free(t->order_host);
+    free(t);
+}
+
+rt_model *rt_trainer_model(rt_trainer *t) { return t->model; }
+const rt_train_config *rt_trainer_config(const rt_trainer *t) { return &t->cfg; }
+rt_train_position rt_trainer_position(const rt_trainer *t) { return t->pos; }
+
+static float epoch_lr(const rt_train_config *cfg, int epoch)
+{
+    if (cfg->lr_step_size <= 0)
+        return cfg->lr;
+    /* StepLR, computed as PyTorch's closed form lr * gamma^(epoch // step) */
+    return (float)((double)cfg->lr * pow((double)cfg->lr_gamma, epoch / cfg->lr_step_size));
+}
+
+/* Brings the device state to the start (or resume point) of pos.epoch:
+ * draws the epoch's order and sets cursor, learning rate and counters. */
+static rt_status begin_epoch(rt_trainer *t, rt_error *err)
+{
+    if (t->cfg.shuffle && t->order_epoch != t->pos.epoch) {
+        t->rng = t->pos.epoch_rng;
+        for (int32_t i = 0; i < t->train_count; i++)
+            t->order_host[i] = i;
+        rt_rng_shuffle(&t->rng, t->order_host, t->train_count);
+        if (rt_device_upload(t->dev, t->order, t->order_host,
+                             (size_t)t->train_count * sizeof *t->order) != RT_OK)
+            return device_failed(t, err);
+        t->order_epoch = t->pos.epoch;
+    }
+    rt_step_state s;
+    if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK)
+        return device_failed(t, err);
+    s.cursor = t->pos.cursor;
+    s.steps = t->pos.steps;
+    s.lr = epoch_lr(&t->cfg, t->pos.epoch);
+    s.correct = 0;
+    s.batches = 0;
+    s.loss_sum = 0.0;
+    if (rt_device_upload(t->dev, t->train_state, &s, sizeof s) != RT_OK)
+        return device_failed(t, err);
+    return RT_OK;
+}
+
+rt_status rt_trainer_set_position(rt_trainer *t, const rt_train_position *pos, rt_error *err)
+{
+    if (pos->epoch < 0 || pos->cursor < 0 || pos->cursor > t->train_count || pos->steps < 0)
+        return rt_error_set(err, RT_ERR_FORMAT,
+                            "training position out of range (epoch %d, sample %d of %d, step %lld)",
+                            pos->epoch, pos->cursor, t->train_count, (long long)pos->steps);
+    if (pos->cursor % t->cfg.batch_size != 0 && pos->cursor != t->train_count)
+        return rt_error_set(err, RT_ERR_FORMAT,
+                            "training position %d is not a multiple of the batch size %d",
+                            pos->cursor, t->cfg.batch_size);
+    t->pos = *pos;
+    t->order_epoch = -1;
+    if (t->pos.cursor >= t->train_count) {
+        /* saved at the very end of an epoch: the next one starts afresh */
+        t->pos.epoch += 1;
+        t->pos.cursor = 0;
+    }
+    return begin_epoch(t, err);
+}
+
+static rt_status train_step_fn(void *ctx)
+{
+    rt_trainer *t = ctx;
+    rt_device *d = t->dev;
+    rt_model *m = t->model;
+    int n = t->step_n;
+    TRY(rt_op_load_batch(d, t->train_images, t->train_labels, t->cfg.shuffle ? t->order : NULL,
+                         RT_MODEL_PIXELS, n, t->train_state, rt_model_input(m),
+                         rt_model_labels(m)));
+    TRY(rt_model_forward(m, n));
+    TRY(rt_op_softmax_cross_entropy(d, n, RT_MODEL_CLASSES, rt_model_logits(m),
+                                    rt_model_labels(m), rt_model_dlogits(m), t->train_state));
+    TRY(rt_model_backward(m, n));
+    TRY(rt_op_adam(d, rt_model_flat_size(), rt_model_params(m), rt_model_grads(m),
+                   rt_model_adam_m(m), rt_model_adam_v(m), &t->cfg.adam, t->train_state));
+    return rt_op_step_advance(d, t->train_state, n, 1);
+}
+
+static rt_status eval_step_fn(void *ctx)
+{
+    rt_trainer *t = ctx;
+    rt_device *d = t->dev;
+    rt_model *m = t->model;
+    int n = t->step_n;
+    TRY(rt_op_load_batch(d, t->test_images, t->test_labels, NULL, RT_MODEL_PIXELS, n,
+                         t->eval_state, rt_model_input(m), rt_model_labels(m)));
+    TRY(rt_model_forward(m, n));
+    TRY(rt_op_softmax_cross_entropy(d, n, RT_MODEL_CLASSES, rt_model_logits(m),
+                                    rt_model_labels(m), NULL, t->eval_state));
+    return rt_op_step_advance(d, t->eval_state, n, 0);
+}
+
+/* Runs the next training step of the current epoch on the device. */
+static rt_status run_train_step(rt_trainer *t, rt_error *err)
+{
+    int remaining = t->train_count - t->pos.cursor;
+    t->step_n = remaining < t->cfg.batch_size ? remaining : t->cfg.batch_size;
+    if (rt_device_run_step(t->dev, KEY_TRAIN + t->step_n, train_step_fn, t) != RT_OK)
+        return device_failed(t, err);
+    t->pos.cursor += t->step_n;
+    t->pos.steps += 1;
+    return RT_OK;
+}
+
+rt_status rt_trainer_step(rt_trainer *t, rt_error *err)
+{
+    if (t->pos.cursor >= t->train_count) {
+        t->pos.epoch += 1;
+        t->pos.cursor = 0;
+        t->pos.epoch_rng = t->rng;
+        TRY(begin_epoch(t, err));
+    } else if (t->order_epoch != t->pos.epoch && t->cfg.shuffle) {
+        TRY(begin_epoch(t, err));
+    }
+    return run_train_step(t, err);
+}
+
+rt_status rt_trainer_evaluate(rt_trainer *t, rt_eval_result *out, rt_error *err)
+{
+    rt_step_state s = {0};
+    s.nonfinite_step = -1;
+    if (rt_device_upload(t->dev, t->eval_state, &s, sizeof s) != RT_OK)
+        return device_failed(t, err);
+    int batch = t->cfg.batch_size;
+    for (int32_t start = 0; start < t->test_count; start += batch) {
+        t->step_n = t->test_count - start < batch ? t->test_count - start : batch;
+        if (rt_device_run_step(t->dev, KEY_EVAL + t->step_n, eval_step_fn, t) != RT_OK)
+            return device_failed(t, err);
+    }
+    if (rt_device_download(t->dev, &s, t->eval_state, sizeof s) != RT_OK)
+        return device_failed(t, err);
+    out->correct = s.correct;
+    out->total = t->test_count;
+    out->batches = s.batches;
+    out->accuracy = 100.0 * ((double)s.correct / (double)t->test_count);
+    out->avg_loss = s.loss_sum / (double)s.batches;
+    return RT_OK;
+}
+
+static rt_status check_finite(rt_trainer *t, const rt_step_state *s, rt_error *err)
+{
+    if (s->nonfinite_step < 0)
+        return RT_OK;
+    int64_t step = s->nonfinite_step + 1; /* 1-based, as the log counts */
+    int per_epoch = (t->train_count + t->cfg.batch_size - 1) / t->cfg.batch_size;
+    return rt_error_set(err, RT_ERR_NUMERIC,
+                        "the training loss became NaN or Inf at step %lld (epoch %lld, batch %lld); "
+                        "stopping (lower --lr, or rerun with --detect-anomaly to find the layer)",
+                        (long long)step, (long long)((step - 1) / per_epoch + 1),
+                        (long long)((step - 1) % per_epoch + 1));
+}
+
+static int emit(rt_train_callback cb, void *ctx, const rt_train_event *ev)
+{
+    return cb ? cb(ctx, ev) : 0;
+}
+
+rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, void *cb_ctx,
+                         rt_error *err)
+{
+    const rt_train_config *cfg = &t->cfg;
+    int steps_per_epoch = (t->train_count + cfg->batch_size - 1) / cfg->batch_size;
+    rt_train_event ev;
+    if (t->pos.cursor >= t->train_count) {
+        t->pos.epoch += 1;
+        t->pos.cursor = 0;
+        t->pos.epoch_rng = t->rng;
+    }
+    while (t->pos.epoch < cfg->epochs) {
+        TRY(begin_epoch(t, err));
+        memset(&ev, 0, sizeof ev);
+        ev.kind = RT_EVENT_EPOCH_BEGIN;
+        ev.epoch = t->pos.epoch + 1;
+        ev.epochs = cfg->epochs;
+        ev.steps_per_epoch = steps_per_epoch;
+        if (emit(cb, cb_ctx, &ev))
+            return rt_error_set(err, RT_ERR_INTERRUPTED, "stopped");
+        if (rt_device_synchronize(t->dev) != RT_OK)
+            return device_failed(t, err);
+        double start = now_seconds(), last_progress = start;
+        int32_t first_cursor = t->pos.cursor;
+        while (t->pos.cursor < t->train_count) {
+            TRY(run_train_step(t, err));
+            int step = (t->pos.cursor + cfg->batch_size - 1) / cfg->batch_size;
+            ev.step = step;
+            ev.global_step = t->pos.steps;
+            int stop = cfg->stop_flag && *cfg->stop_flag;
+            if (step % cfg->log_every == 0) {
+                rt_step_state s;
+                if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK)
+                    return device_failed(t, err);
+                TRY(check_finite(t, &s, err));
+                ev.kind = RT_EVENT_STEP_LOG;
+                ev.loss = s.loss;
+                stop |= emit(cb, cb_ctx, &ev);
+            }
+            if (cfg->progress_interval > 0.0) {
+                double now = now_seconds();
+                if (now - last_progress >= cfg->progress_interval) {
+                    if (rt_device_synchronize(t->dev) != RT_OK)
+                        return device_failed(t, err);
+                    now = now_seconds();
+                    last_progress = now;
+                    ev.kind = RT_EVENT_PROGRESS;
+                    ev.seconds = now - start;
+                    ev.images_per_second = (t->pos.cursor - first_cursor) / (now - start);
+                    stop |= emit(cb, cb_ctx, &ev);
+                }
+            }
+            int save_now = save_every > 0 && t->pos.steps % save_every == 0 &&
+                           t->pos.cursor < t->train_count;
+            if (stop || save_now) {
+                rt_step_state s;
+                if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK)
+                    return device_failed(t, err);
+                TRY(check_finite(t, &s, err));
+                ev.kind = RT_EVENT_CHECKPOINT;
+                stop |= emit(cb, cb_ctx, &ev);
+            }
+            if (stop)
+                return rt_error_set(err, RT_ERR_INTERRUPTED,
+                                    "stopped at step %d of epoch %d", step, t->pos.epoch + 1);
+        }
+        rt_step_state s;
+        if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK)
+            return device_failed(t, err);
+        double seconds = now_seconds() - start;
+        TRY(check_finite(t, &s, err));
+        ev.kind = RT_EVENT_EPOCH_END;
+        ev.seconds = seconds;
+        ev.images_per_second = (t->train_count - first_cursor) / seconds;
+        int stop = emit(cb, cb_ctx, &ev);
+        /* the epoch is complete: the position moves to the next one */
+        t->pos.epoch += 1;
+        t->pos.cursor = 0;
+        t->pos.epoch_rng = t->rng;
+        if (cfg->eval_every > 0 && (ev.epoch % cfg->eval_every) == 0 && ev.epoch < cfg->epochs) {
+            rt_eval_result r;
+            TRY(rt_trainer_evaluate(t, &r, err));
+            ev.kind = RT_EVENT_EVAL;
+            ev.eval = r;
+            ev.final_eval = 0;
+            stop |= emit(cb, cb_ctx, &ev);
+        }
+        ev.kind = RT_EVENT_CHECKPOINT;
+        stop |= emit(cb, cb_ctx, &ev);
+        if (stop || (cfg->stop_flag && *cfg->stop_flag))
+            return rt_error_set(err, RT_ERR_INTERRUPTED, "stopped after epoch %d", ev.epoch);
+    }
+    rt_eval_result r;
+    TRY(rt_trainer_evaluate(t, &r, err));
+    memset(&ev, 0, sizeof ev);
+    ev.kind = RT_EVENT_EVAL;
+    ev.epoch = t->pos.epoch;
+    ev.epochs = cfg->epochs;
+    ev.global_step = t->pos.steps;
+    ev.final_eval = 1;
+    ev.eval = r;
+    emit(cb, cb_ctx, &ev);
+    return RT_OK;
+}

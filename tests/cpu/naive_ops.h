@@ -1,0 +1,29 @@
+/* Reference implementations written for clarity, not speed: straight loops
+ * over the definitions, accumulating in double. The CPU backend is checked
+ * against these. */
+#ifndef RT_NAIVE_OPS_H
+#define RT_NAIVE_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resnet/device.h"
+
+void naive_conv_forward(const rt_conv_shape *s, const float *x, const float *w, const float *b,
+                        float *y);
+void naive_conv_backward_data(const rt_conv_shape *s, const float *dy, const float *w, float *dx);
+void naive_conv_backward_filter(const rt_conv_shape *s, const float *x, const float *dy,
+                                float *dw);
+void naive_conv_backward_bias(const rt_conv_shape *s, const float *dy, float *db);
+void naive_maxpool2_forward(int n, int c, int h, int w, int relu, const float *x, float *y);
+void naive_maxpool2_backward(int n, int c, int h, int w, int relu, const float *x,
+                             const float *dy, float *dx);
+void naive_linear_forward(int n, int in, int out, const float *x, const float *w,
+                          const float *b, float *y);
+void naive_linear_backward(int n, int in, int out, const float *x, const float *w,
+                           const float *dy, float *dx, float *dw, float *db);
+/* Returns the mean loss; counts correct predictions; dlogits may be NULL. */
+double naive_softmax_cross_entropy(int n, int classes, const float *logits,
+                                   const int32_t *labels, float *dlogits, int *correct);
+
+#endif

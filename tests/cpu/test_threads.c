@@ -1,0 +1,68 @@
+/* Results must not depend on the thread count: two training steps (forward,
+ * backward, Adam) on 1, 2 and 3 threads give bit-identical parameters and
+ * gradients, at a full batch and at a partial one. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "resnet/device.h"
+#include "resnet/model.h"
+#include "test_support.h"
+
+/* Runs two steps on a batch of n random images and returns the parameters
+ * followed by the gradients (malloc'd). */
+static float *train_two_steps(int threads, int n)
+{
+    rt_device_config cfg;
+    rt_device_config_default(&cfg);
+    cfg.threads = threads;
+    rt_device *dev;
+    rt_error err;
+    if (rt_device_open("cpu", &cfg, &dev, &err) != RT_OK)
+        return NULL;
+    rt_model *m;
+    CHECK(rt_model_create(dev, n, &m, &err) == RT_OK);
+    CHECK(rt_model_init_params(m, 3, &err) == RT_OK);
+    rt_rng rng;
+    rt_rng_seed(&rng, 5);
+    rt_adam_config adam = {0.9f, 0.999f, 1e-8f, 0.0f};
+    rt_step_state st = {0};
+    st.lr = 1e-3f;
+    st.nonfinite_step = -1;
+    for (int step = 0; step < 2; step++) {
+        rt_test_fill(&rng, rt_model_input(m), (size_t)n * RT_MODEL_PIXELS, 0, 1);
+        for (int i = 0; i < n; i++)
+            rt_model_labels(m)[i] = (int32_t)rt_rng_below(&rng, 10);
+        CHECK(rt_model_forward(m, n) == RT_OK);
+        CHECK(rt_op_softmax_cross_entropy(dev, n, 10, rt_model_logits(m), rt_model_labels(m),
+                                          rt_model_dlogits(m), &st) == RT_OK);
+        CHECK(rt_model_backward(m, n) == RT_OK);
+        CHECK(rt_op_adam(dev, rt_model_flat_size(), rt_model_params(m), rt_model_grads(m),
+                         rt_model_adam_m(m), rt_model_adam_v(m), &adam, &st) == RT_OK);
+        CHECK(rt_op_step_advance(dev, &st, n, 1) == RT_OK);
+    }
+    size_t flat = rt_model_flat_size();
+    float *out = malloc(2 * flat * sizeof *out);
+    memcpy(out, rt_model_params(m), flat * sizeof *out);
+    memcpy(out + flat, rt_model_grads(m), flat * sizeof *out);
+    rt_model_destroy(m);
+    rt_device_close(dev);
+    return out;
+}
+
+int main(void)
+{
+    const int batches[] = {64, 19};
+    size_t bytes = 2 * rt_model_flat_size() * sizeof(float);
+    for (int b = 0; b < 2; b++) {
+        float *one = train_two_steps(1, batches[b]);
+        CHECK(one != NULL);
+        for (int threads = 2; threads <= 3 && one; threads++) {
+            float *many = train_two_steps(threads, batches[b]);
+            CHECKF(many && memcmp(one, many, bytes) == 0,
+                   "batch %d: %d threads differ from 1 thread", batches[b], threads);
+            free(many);
+        }
+        free(one);
+    }
+    return rt_test_finish("test_threads");
+}
