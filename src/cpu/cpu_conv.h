@@ -1,0 +1,26 @@
+/* The CPU backend's two convolution implementations; cpu_conv.c picks one
+ * per shape. */
+#ifndef RT_CPU_CONV_H
+#define RT_CPU_CONV_H
+
+#include "cpu_backend.h"
+
+/* im2col + SGEMM: any shape. */
+rt_status cpu_conv_im2col_forward(void *ctx, const rt_conv_shape *s, const float *x,
+                                  const float *w, const float *b, float *y);
+rt_status cpu_conv_im2col_backward_data(void *ctx, const rt_conv_shape *s, const float *dy,
+                                        const float *w, float *dx, float beta);
+rt_status cpu_conv_im2col_backward_filter(void *ctx, const rt_conv_shape *s, const float *x,
+                                          const float *dy, float *dw);
+
+/* Direct convolution with the batch in the SIMD lanes: shapes where
+ * cpu_conv_lanes_supported() is true. */
+int cpu_conv_lanes_supported(const rt_conv_shape *s);
+rt_status cpu_conv_lanes_forward(void *ctx, const rt_conv_shape *s, const float *x,
+                                 const float *w, const float *b, float *y);
+rt_status cpu_conv_lanes_backward_data(void *ctx, const rt_conv_shape *s, const float *dy,
+                                       const float *w, float *dx, float beta);
+rt_status cpu_conv_lanes_backward_filter(void *ctx, const rt_conv_shape *s, const float *x,
+                                         const float *dy, float *dw);
+
+#endif

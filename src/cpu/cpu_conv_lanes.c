@@ -1,0 +1,321 @@
+/* Direct convolution with the batch in the SIMD lanes.
+ *
+ * The model's convolutions are small (1 to 30 channels, 5x5 to 28x28
+ * images), too small for im2col + GEMM to keep the vector units busy. So
+ * images are taken LANES at a time and regrouped as [C][H+2p][W+2p][LANES]
+ * (zero padded): every multiply-add then works on LANES images at once, the
+ * padding needs no branches, and the innermost loops are plain C over
+ * LANES floats that the compiler turns into vector instructions.
+ *
+ * Backward data is the forward kernel applied to dy with the weights
+ * flipped and transposed. Backward filter sums per group of LANES images,
+ * lane by lane in order, and the group partials in group order: the result
+ * does not depend on the thread count. */
+#include <omp.h>
+#include <string.h>
+
+#include "cpu_conv.h"
+
+#define LANES 16   /* images per group: one AVX-512 register of floats */
+#define KB 5       /* output channels per register block */
+#define PB_MAX 5   /* output pixels per register block: KB x PB accumulators */
+#define S_MAX 5    /* widest kernel the filter-gradient kernel blocks over */
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+typedef struct geom {
+    int c, h, w;      /* input */
+    int pad_h, pad_w; /* zero padding above/below and left/right */
+    int hp, wp;       /* padded input */
+    int k, kp;        /* output channels, rounded up to KB */
+    int r, s;
+    int oh, ow;
+} geom;
+
+static geom geom_of(int c, int h, int w, int pad_h, int pad_w, int k, int r, int s)
+{
+    geom g;
+    g.c = c, g.h = h, g.w = w, g.pad_h = pad_h, g.pad_w = pad_w;
+    g.hp = h + 2 * pad_h, g.wp = w + 2 * pad_w;
+    g.k = k, g.kp = (k + KB - 1) / KB * KB;
+    g.r = r, g.s = s;
+    g.oh = g.hp - r + 1, g.ow = g.wp - s + 1;
+    return g;
+}
+
+int cpu_conv_lanes_supported(const rt_conv_shape *s)
+{
+    /* backward data runs the forward kernel with padding r-1-pad */
+    return s->pad <= s->r - 1 && s->pad <= s->s - 1 && s->s <= S_MAX;
+}
+
+/* Floats of a gathered group, with slack: a pixel block may read past the
+ * end of the last row (those outputs are dropped). */
+static size_t group_floats(int c, int hp, int wp)
+{
+    return ((size_t)c * hp * wp + PB_MAX + S_MAX) * LANES;
+}
+
+/* Images [n0, n0 + cnt) of an NCHW batch into [c][h+2ph][w+2pw][LANES]. */
+static void gather(const float *src, int n0, int cnt, int c, int h, int w, int ph, int pw,
+                   float *dst)
+{
+    int hp = h + 2 * ph, wp = w + 2 * pw;
+    memset(dst, 0, group_floats(c, hp, wp) * sizeof *dst);
+    size_t img = (size_t)c * h * w;
+    src += (size_t)n0 * img;
+    for (int ci = 0; ci < c; ci++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                float *d = dst + (((size_t)ci * hp + y + ph) * wp + x + pw) * LANES;
+                const float *s = src + ((size_t)ci * h + y) * w + x;
+                for (int l = 0; l < cnt; l++)
+                    d[l] = s[(size_t)l * img];
+            }
+}
+
+/* [c][h][w][LANES] back to images [n0, n0 + cnt) of an NCHW batch, adding
+ * to what is there when accumulate is set. */
+static void scatter(const float *src, int n0, int cnt, int c, int h, int w, int accumulate,
+                    float *dst)
+{
+    size_t img = (size_t)c * h * w;
+    for (int l = 0; l < cnt; l++) {
+        float *d = dst + (size_t)(n0 + l) * img;
+        if (accumulate)
+            for (size_t i = 0; i < img; i++)
+                d[i] += src[i * LANES + l];
+        else
+            for (size_t i = 0; i < img; i++)
+                d[i] = src[i * LANES + l];
+    }
+}
+
+/* Weights [k][c][r][s] regrouped as [k/KB][c][r][s][KB], output channels
+ * past k zero; flip_transpose reads w as the backward-data kernel
+ * wt[c][k][r-1-i][s-1-j] instead (then k and c are the transposed ones). */
+static void pack_weights(const float *w, const geom *g, int flip_transpose, float *out)
+{
+    for (int kb = 0; kb < g->kp; kb += KB)
+        for (int c = 0; c < g->c; c++)
+            for (int i = 0; i < g->r; i++)
+                for (int j = 0; j < g->s; j++)
+                    for (int kk = 0; kk < KB; kk++) {
+                        int k = kb + kk;
+                        float v = 0.0f;
+                        if (k < g->k)
+                            v = flip_transpose
+                                    ? w[(((size_t)c * g->k + k) * g->r + (g->r - 1 - i)) * g->s +
+                                        (g->s - 1 - j)]
+                                    : w[(((size_t)k * g->c + c) * g->r + i) * g->s + j];
+                        *out++ = v;
+                    }
+}
+
+/* One register block of the forward pass: KB output channels from k0, pb
+ * output pixels of row oy from ox0, all LANES images. */
+ALWAYS_INLINE void forward_block(const float *restrict xb, const geom *g,
+                                 const float *restrict wpk, const float *restrict bias, int k0,
+                                 int oy, int ox0, const int pb, float *restrict yb)
+{
+    float acc[KB][PB_MAX][LANES];
+    for (int kk = 0; kk < KB; kk++) {
+        float b0 = (bias && k0 + kk < g->k) ? bias[k0 + kk] : 0.0f;
+        for (int p = 0; p < pb; p++)
+            for (int l = 0; l < LANES; l++)
+                acc[kk][p][l] = b0;
+    }
+    const float *wc = wpk + (size_t)(k0 / KB) * g->c * g->r * g->s * KB;
+    for (int c = 0; c < g->c; c++)
+        for (int i = 0; i < g->r; i++) {
+            const float *xr = xb + (((size_t)c * g->hp + oy + i) * g->wp + ox0) * LANES;
+            const float *wr = wc + ((size_t)c * g->r + i) * g->s * KB;
+            for (int j = 0; j < g->s; j++)
+                for (int kk = 0; kk < KB; kk++) {
+                    float wv = wr[j * KB + kk];
+                    for (int p = 0; p < pb; p++)
+                        for (int l = 0; l < LANES; l++)
+                            acc[kk][p][l] += wv * xr[(p + j) * LANES + l];
+                }
+        }
+    for (int kk = 0; kk < KB && k0 + kk < g->k; kk++)
+        for (int p = 0; p < pb; p++) {
+            float *out = yb + (((size_t)(k0 + kk) * g->oh + oy) * g->ow + ox0 + p) * LANES;
+            for (int l = 0; l < LANES; l++)
+                out[l] = acc[kk][p][l];
+        }
+}
+
+/* yb[k][oh][ow][LANES] = conv(xb, weights) + bias for one group. */
+static void forward_group(const float *xb, const geom *g, const float *wpk, const float *bias,
+                          float *yb)
+{
+    /* the widest block that tiles the row, the rest in a narrower one */
+    int pb = g->ow % 5 == 0 ? 5 : 4;
+    for (int k0 = 0; k0 < g->kp; k0 += KB)
+        for (int oy = 0; oy < g->oh; oy++) {
+            int ox = 0;
+            for (; ox + pb <= g->ow; ox += pb) {
+                if (pb == 5)
+                    forward_block(xb, g, wpk, bias, k0, oy, ox, 5, yb);
+                else
+                    forward_block(xb, g, wpk, bias, k0, oy, ox, 4, yb);
+            }
+            switch (g->ow - ox) {
+            case 4: forward_block(xb, g, wpk, bias, k0, oy, ox, 4, yb); break;
+            case 3: forward_block(xb, g, wpk, bias, k0, oy, ox, 3, yb); break;
+            case 2: forward_block(xb, g, wpk, bias, k0, oy, ox, 2, yb); break;
+            case 1: forward_block(xb, g, wpk, bias, k0, oy, ox, 1, yb); break;
+            default: break;
+            }
+        }
+}
+
+static rt_status no_memory(cpu_ctx *ctx, const char *op)
+{
+    return rt_error_set(ctx->err, RT_ERR_NOMEM, "%s: out of host memory for scratch", op);
+}
+
+/* Shared body of forward and backward data: out = conv(in, packed weights)
+ * over every group of the batch, written or added (accumulate) as NCHW. */
+static rt_status run_forward(cpu_ctx *ctx, int n, const geom *g, const float *in,
+                             const float *wpk, const float *bias, float *out, int accumulate,
+                             const char *op)
+{
+    int groups = (n + LANES - 1) / LANES;
+    size_t in_floats = group_floats(g->c, g->hp, g->wp);
+    size_t out_floats = (size_t)g->k * g->oh * g->ow * LANES;
+    int failed = 0;
+    #pragma omp parallel num_threads(ctx->threads)
+    {
+        float *xb = cpu_scratch(ctx, omp_get_thread_num(), in_floats + out_floats);
+        if (!xb) {
+            #pragma omp atomic write
+            failed = 1;
+        }
+        #pragma omp for schedule(static)
+        for (int grp = 0; grp < groups; grp++) {
+            if (!xb)
+                continue;
+            int n0 = grp * LANES, cnt = n - n0 < LANES ? n - n0 : LANES;
+            float *yb = xb + in_floats;
+            gather(in, n0, cnt, g->c, g->h, g->w, g->pad_h, g->pad_w, xb);
+            forward_group(xb, g, wpk, bias, yb);
+            scatter(yb, n0, cnt, g->k, g->oh, g->ow, accumulate, out);
+        }
+    }
+    return failed ? no_memory(ctx, op) : RT_OK;
+}
+
+rt_status cpu_conv_lanes_forward(void *vctx, const rt_conv_shape *s, const float *x,
+                                 const float *w, const float *b, float *y)
+{
+    cpu_ctx *ctx = vctx;
+    geom g = geom_of(s->c, s->h, s->w, s->pad, s->pad, s->k, s->r, s->s);
+    float *wpk = cpu_scratch(ctx, CPU_SHARED_SLOT, (size_t)g.kp * g.c * g.r * g.s);
+    if (!wpk)
+        return no_memory(ctx, "conv forward");
+    pack_weights(w, &g, 0, wpk);
+    return run_forward(ctx, s->n, &g, x, wpk, b, y, 0, "conv forward");
+}
+
+rt_status cpu_conv_lanes_backward_data(void *vctx, const rt_conv_shape *s, const float *dy,
+                                       const float *w, float *dx, float beta)
+{
+    cpu_ctx *ctx = vctx;
+    /* dx = conv(dy padded by r-1-pad and s-1-pad, w flipped with in/out swapped) */
+    geom g = geom_of(s->k, rt_conv_out_h(s), rt_conv_out_w(s), s->r - 1 - s->pad,
+                     s->s - 1 - s->pad, s->c, s->r, s->s);
+    float *wpk = cpu_scratch(ctx, CPU_SHARED_SLOT, (size_t)g.kp * g.c * g.r * g.s);
+    if (!wpk)
+        return no_memory(ctx, "conv backward data");
+    pack_weights(w, &g, 1, wpk);
+    return run_forward(ctx, s->n, &g, dy, wpk, NULL, dx, beta != 0.0f, "conv backward data");
+}
+
+/* Filter gradient of one register block: KB output channels from k0, input
+ * channel c, kernel row i, all sw kernel columns, summed over every output
+ * pixel of the group, then over the lanes in order. */
+ALWAYS_INLINE void filter_block(const float *restrict xb, const float *restrict dyb,
+                                const geom *g, int k0, int c, int i, const int sw,
+                                float *restrict partial)
+{
+    float acc[KB][S_MAX][LANES];
+    for (int kk = 0; kk < KB; kk++)
+        for (int j = 0; j < sw; j++)
+            for (int l = 0; l < LANES; l++)
+                acc[kk][j][l] = 0.0f;
+    size_t plane = (size_t)g->oh * g->ow * LANES;
+    for (int oy = 0; oy < g->oh; oy++)
+        for (int ox = 0; ox < g->ow; ox++) {
+            const float *xr = xb + (((size_t)c * g->hp + oy + i) * g->wp + ox) * LANES;
+            const float *dr = dyb + (size_t)k0 * plane + ((size_t)oy * g->ow + ox) * LANES;
+            for (int kk = 0; kk < KB; kk++)
+                for (int j = 0; j < sw; j++)
+                    for (int l = 0; l < LANES; l++)
+                        acc[kk][j][l] += dr[kk * plane + l] * xr[j * LANES + l];
+        }
+    for (int kk = 0; kk < KB; kk++)
+        for (int j = 0; j < sw; j++) {
+            float sum = 0.0f;
+            for (int l = 0; l < LANES; l++)
+                sum += acc[kk][j][l];
+            partial[(((size_t)(k0 + kk) * g->c + c) * g->r + i) * g->s + j] = sum;
+        }
+}
+
+rt_status cpu_conv_lanes_backward_filter(void *vctx, const rt_conv_shape *s, const float *x,
+                                         const float *dy, float *dw)
+{
+    cpu_ctx *ctx = vctx;
+    geom g = geom_of(s->c, s->h, s->w, s->pad, s->pad, s->k, s->r, s->s);
+    int groups = (s->n + LANES - 1) / LANES;
+    size_t wsize = (size_t)g.kp * g.c * g.r * g.s; /* per group, channels padded to KB */
+    float *partial = cpu_scratch(ctx, CPU_SHARED_SLOT, (size_t)groups * wsize);
+    if (!partial)
+        return no_memory(ctx, "conv backward filter");
+    size_t x_floats = group_floats(g.c, g.hp, g.wp);
+    size_t dy_floats = group_floats(g.kp, g.oh, g.ow); /* >= what gather() clears */
+    int failed = 0;
+    #pragma omp parallel num_threads(ctx->threads)
+    {
+        float *xb = cpu_scratch(ctx, omp_get_thread_num(), x_floats + dy_floats);
+        if (!xb) {
+            #pragma omp atomic write
+            failed = 1;
+        }
+        #pragma omp for schedule(static)
+        for (int grp = 0; grp < groups; grp++) {
+            if (!xb)
+                continue;
+            int n0 = grp * LANES, cnt = s->n - n0 < LANES ? s->n - n0 : LANES;
+            float *dyb = xb + x_floats;
+            gather(x, n0, cnt, g.c, g.h, g.w, g.pad_h, g.pad_w, xb);
+            /* dy channels past k stay zero, so padded blocks add nothing */
+            memset(dyb, 0, dy_floats * sizeof *dyb);
+            gather(dy, n0, cnt, g.k, g.oh, g.ow, 0, 0, dyb);
+            float *part = partial + (size_t)grp * wsize;
+            for (int k0 = 0; k0 < g.kp; k0 += KB)
+                for (int c = 0; c < g.c; c++)
+                    for (int i = 0; i < g.r; i++)
+                        switch (g.s) {
+                        case 5: filter_block(xb, dyb, &g, k0, c, i, 5, part); break;
+                        case 4: filter_block(xb, dyb, &g, k0, c, i, 4, part); break;
+                        case 3: filter_block(xb, dyb, &g, k0, c, i, 3, part); break;
+                        case 2: filter_block(xb, dyb, &g, k0, c, i, 2, part); break;
+                        default: filter_block(xb, dyb, &g, k0, c, i, 1, part); break;
+                        }
+        }
+    }
+    if (failed)
+        return no_memory(ctx, "conv backward filter");
+    size_t count = (size_t)g.k * g.c * g.r * g.s; /* the real channels come first */
+    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    for (size_t i = 0; i < count; i++) {
+        float sum = partial[i];
+        for (int grp = 1; grp < groups; grp++)
+            sum += partial[(size_t)grp * wsize + i];
+        dw[i] = sum;
+    }
+    return RT_OK;
+}
