@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "cpu_conv.h"
+#include "cpu_simd.h" /* LANES images per group: one vector of floats */
 
-#define LANES 16   /* images per group: one AVX-512 register of floats */
 #define KB 5       /* output channels per register block */
 #define PB_MAX 5   /* output pixels per register block: KB x PB accumulators */
 #define S_MAX 5    /* widest kernel the filter-gradient kernel blocks over */
@@ -118,32 +118,32 @@ ALWAYS_INLINE void forward_block(const float *restrict xb, const geom *g,
                                  const float *restrict wpk, const float *restrict bias, int k0,
                                  int oy, int ox0, const int pb, float *restrict yb)
 {
-    float acc[KB][PB_MAX][LANES];
+    rt_vf acc[KB][PB_MAX];
     for (int kk = 0; kk < KB; kk++) {
-        float b0 = (bias && k0 + kk < g->k) ? bias[k0 + kk] : 0.0f;
+        rt_vf b0 = vf_splat((bias && k0 + kk < g->k) ? bias[k0 + kk] : 0.0f);
         for (int p = 0; p < pb; p++)
-            for (int l = 0; l < LANES; l++)
-                acc[kk][p][l] = b0;
+            acc[kk][p] = b0;
     }
     const float *wc = wpk + (size_t)(k0 / KB) * g->c * g->r * g->s * KB;
     for (int c = 0; c < g->c; c++)
         for (int i = 0; i < g->r; i++) {
             const float *xr = xb + (((size_t)c * g->hp + oy + i) * g->wp + ox0) * LANES;
             const float *wr = wc + ((size_t)c * g->r + i) * g->s * KB;
-            for (int j = 0; j < g->s; j++)
+            for (int j = 0; j < g->s; j++) {
+                rt_vf x[PB_MAX];
+                for (int p = 0; p < pb; p++)
+                    x[p] = vf_load(xr + (p + j) * LANES);
                 for (int kk = 0; kk < KB; kk++) {
                     float wv = wr[j * KB + kk];
                     for (int p = 0; p < pb; p++)
-                        for (int l = 0; l < LANES; l++)
-                            acc[kk][p][l] += wv * xr[(p + j) * LANES + l];
+                        acc[kk][p] += wv * x[p];
                 }
+            }
         }
     for (int kk = 0; kk < KB && k0 + kk < g->k; kk++)
-        for (int p = 0; p < pb; p++) {
-            float *out = yb + (((size_t)(k0 + kk) * g->oh + oy) * g->ow + ox0 + p) * LANES;
-            for (int l = 0; l < LANES; l++)
-                out[l] = acc[kk][p][l];
-        }
+        for (int p = 0; p < pb; p++)
+            vf_store(yb + (((size_t)(k0 + kk) * g->oh + oy) * g->ow + ox0 + p) * LANES,
+                     acc[kk][p]);
 }
 
 /* yb[k][oh][ow][LANES] = conv(xb, weights) + bias for one group. */
@@ -240,20 +240,23 @@ ALWAYS_INLINE void filter_block(const float *restrict xb, const float *restrict 
                                 const geom *g, int k0, int c, int i, const int sw,
                                 float *restrict partial)
 {
-    float acc[KB][S_MAX][LANES];
+    rt_vf acc[KB][S_MAX];
     for (int kk = 0; kk < KB; kk++)
         for (int j = 0; j < sw; j++)
-            for (int l = 0; l < LANES; l++)
-                acc[kk][j][l] = 0.0f;
+            acc[kk][j] = vf_splat(0.0f);
     size_t plane = (size_t)g->oh * g->ow * LANES;
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++) {
             const float *xr = xb + (((size_t)c * g->hp + oy + i) * g->wp + ox) * LANES;
             const float *dr = dyb + (size_t)k0 * plane + ((size_t)oy * g->ow + ox) * LANES;
+            rt_vf d[KB];
             for (int kk = 0; kk < KB; kk++)
-                for (int j = 0; j < sw; j++)
-                    for (int l = 0; l < LANES; l++)
-                        acc[kk][j][l] += dr[kk * plane + l] * xr[j * LANES + l];
+                d[kk] = vf_load(dr + kk * plane);
+            for (int j = 0; j < sw; j++) {
+                rt_vf x = vf_load(xr + j * LANES);
+                for (int kk = 0; kk < KB; kk++)
+                    acc[kk][j] += d[kk] * x;
+            }
         }
     for (int kk = 0; kk < KB; kk++)
         for (int j = 0; j < sw; j++) {

@@ -24,6 +24,10 @@ static void window(const float *plane, int w, int oy, int ox, float v[4])
     v[3] = top[w + 1];
 }
 
+/* max(a, b) keeping the first on ties and letting a NaN win, without
+ * branches so the row loops vectorise */
+static inline float max_first(float a, float b) { return (b > a || b != b) && a == a ? b : a; }
+
 rt_status cpu_maxpool2_forward(void *vctx, int n, int c, int h, int w, int relu, const float *x,
                                float *y)
 {
@@ -34,14 +38,17 @@ rt_status cpu_maxpool2_forward(void *vctx, int n, int c, int h, int w, int relu,
     for (long p = 0; p < planes; p++) {
         const float *in = x + (size_t)p * h * w;
         float *out = y + (size_t)p * oh * ow;
-        for (int oy = 0; oy < oh; oy++)
+        for (int oy = 0; oy < oh; oy++) {
+            const float *top = in + (size_t)(2 * oy) * w, *bottom = top + w;
+            float *o = out + (size_t)oy * ow;
             for (int ox = 0; ox < ow; ox++) {
-                float v[4];
-                window(in, w, oy, ox, v);
-                float m = v[window_argmax(v)];
+                float m = max_first(max_first(max_first(top[2 * ox], top[2 * ox + 1]),
+                                              bottom[2 * ox]),
+                                    bottom[2 * ox + 1]);
                 /* relu keeps NaN, as torch.relu does */
-                out[oy * ow + ox] = (relu && m < 0.0f) ? 0.0f : m;
+                o[ox] = (relu && m < 0.0f) ? 0.0f : m;
             }
+        }
     }
     return RT_OK;
 }
