@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The one command for the GPU machine: build the CUDA backend for sm_90,
+# run every test suite, run the GPU parity tests under compute-sanitizer
+# (memcheck), run the GPU benchmark when there is one, and leave everything
+# in a results folder.
+#
+#   tools/gpu_check.sh [RESULTS_DIR]      (default: ./gpu-results)
+#
+# Run from anywhere; it works in the repository holding this script.
+# Environment: CUDNN_DIR (a folder with include/cudnn.h and lib/) overrides
+# the cuDNN search; GPU_ARCHS (default 9.0) the architectures built;
+# RESNET_TRAIN_DATA the MNIST folder (default: .data/mnist of the checkout
+# when present, since ../shared does not travel to the GPU machine).
+#
+# Exit status: 0 when the build, every test and the sanitizer runs passed.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+results=${1:-./gpu-results}
+mkdir -p "$results"
+results=$(cd "$results" && pwd)
+cd "$repo"
+summary="$results/summary.txt"
+: > "$summary"
+failed=0
+
+say() { printf '%s\n' "$*" | tee -a "$summary"; }
+section() { say ""; say "== $* =="; }
+start=$(date +%s)
+
+section "machine"
+say "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+say "commit: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (with local changes)')"
+if command -v nvidia-smi > /dev/null; then
+    nvidia-smi -L 2>&1 | tee -a "$summary" || true
+    nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 \
+        | tee -a "$summary" || true
+    nvidia-smi > "$results/nvidia-smi.txt" 2>&1 || true
+else
+    say "nvidia-smi: not found"
+fi
+
+# nvcc: on PATH, else the usual toolkit folder
+if ! command -v nvcc > /dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+    export PATH=/usr/local/cuda/bin:$PATH
+fi
+if ! command -v nvcc > /dev/null; then
+    say "nvcc: not found (put the CUDA toolkit's bin folder on PATH)"
+    exit 1
+fi
+say "nvcc: $(command -v nvcc), $(nvcc --version | grep -o 'release [0-9.]*' || true)"
+cuda_root=$(cd "$(dirname "$(command -v nvcc)")/.." && pwd)
+
+# cuDNN: $CUDNN_DIR, the toolkit, else the nvidia-cudnn Python package
+cudnn_dir=${CUDNN_DIR:-}
+if [ -z "$cudnn_dir" ] && [ -f "$cuda_root/include/cudnn.h" ] \
+    && ls "$cuda_root"/lib*/libcudnn.so* > /dev/null 2>&1; then
+    cudnn_dir=$cuda_root
+fi
+if [ -z "$cudnn_dir" ] && command -v python3 > /dev/null; then
+    cudnn_dir=$(python3 - << 'EOF' || true
+import os, site, sys, sysconfig
+paths = []
+try:
+    paths += site.getsitepackages()
+except AttributeError:
+    pass
+paths += [sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("platlib")] + sys.path
+for p in paths:
+    d = os.path.join(p or "", "nvidia", "cudnn")
+    if p and os.path.isfile(os.path.join(d, "include", "cudnn.h")):
+        print(d)
+        break
+EOF
+)
+fi
+if [ -z "$cudnn_dir" ]; then
+    say "cuDNN: not found (set CUDNN_DIR)"
+    exit 1
+fi
+cudnn_version=$(awk '/#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) /{printf "%s%s", sep, $3; sep="."}' \
+    "$cudnn_dir/include/cudnn_version.h" 2>/dev/null || true)
+say "cuDNN: $cudnn_dir (${cudnn_version:-version unknown})"
+for lib in "$cudnn_dir/lib" "$cudnn_dir/lib64"; do
+    # the library we compile against is the one loaded, whatever else the
+    # toolkit's folder holds
+    if [ -d "$lib" ]; then
+        export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    fi
+done
+
+if [ -z "${RESNET_TRAIN_DATA:-}" ] && [ -d "$repo/.data/mnist" ]; then
+    export RESNET_TRAIN_DATA=$repo/.data/mnist
+fi
+say "MNIST: ${RESNET_TRAIN_DATA:-not given (the build looks in ../shared/data/mnist; tests without data skip)}"
+
+section "build"
+build="build-gpu"
+opts=(-Dgpu=enabled "-Dgpu_archs=${GPU_ARCHS:-9.0}" "-Dcudnn_dir=$cudnn_dir" -Dbuildtype=release)
+if [ -f "$build/build.ninja" ]; then
+    meson setup --reconfigure "$build" "${opts[@]}" > "$results/setup.log" 2>&1 \
+        || meson setup --wipe "$build" "${opts[@]}" > "$results/setup.log" 2>&1
+else
+    meson setup "$build" "${opts[@]}" > "$results/setup.log" 2>&1
+fi || { say "meson setup failed:"; tail -n 40 "$results/setup.log" | tee -a "$summary"; exit 1; }
+if ! meson compile -C "$build" > "$results/build.log" 2>&1; then
+    say "build failed:"
+    grep -E 'error|Error' "$results/build.log" | head -n 40 | tee -a "$summary" || true
+    tail -n 40 "$results/build.log"
+    exit 1
+fi
+say "build ok ($(grep -c -E 'warning' "$results/build.log" || true) warning lines, see build.log)"
+
+section "tests (meson test, all suites)"
+if meson test -C "$build" --print-errorlogs > "$results/test.log" 2>&1; then
+    say "all tests passed"
+else
+    failed=1
+    say "TESTS FAILED"
+    cat "$results/test.log"
+fi
+cp "$build/meson-logs/testlog.txt" "$results/testlog.txt" 2>/dev/null || true
+grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped|Timeout|Expected Fail|Unexpected Pass): ' \
+    "$results/test.log" | tee -a "$summary" || true
+
+section "training steps with cuDNN's heuristic algorithm choice"
+# the default times every algorithm (cudnnFind); RESNET_CUDNN_ALGO=heuristic
+# takes cuDNN's ranking instead: the other code path, checked once here
+if RESNET_CUDNN_ALGO=heuristic "$build/tests/gpu/test_gpu_step" \
+    > "$results/test_gpu_step-heuristic.log" 2>&1; then
+    say "test_gpu_step (heuristic): passed"
+else
+    rc=$?
+    failed=1
+    say "test_gpu_step (heuristic): FAILED (exit $rc)"
+    grep -E 'check failed|skipped' "$results/test_gpu_step-heuristic.log" | head -n 20 \
+        | tee -a "$summary" || true
+fi
+
+section "compute-sanitizer memcheck (GPU parity tests)"
+sanitizer=$(command -v compute-sanitizer || echo "$cuda_root/bin/compute-sanitizer")
+if [ -x "$sanitizer" ]; then
+    for t in test_gpu_ops test_gpu_step; do
+        log="$results/sanitizer-$t.log"
+        # QUICK leaves out the batch-64 and TF32 convolutions of test_gpu_ops
+        # (test_gpu_step covers those shapes), to keep the run short
+        if RESNET_GPU_TEST_QUICK=1 timeout 300 "$sanitizer" --tool memcheck \
+            --error-exitcode=1 "$build/tests/gpu/$t" > "$log" 2>&1; then
+            say "$t: clean ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary line'))"
+        else
+            rc=$?
+            failed=1
+            if [ "$rc" -eq 77 ]; then
+                say "$t: SKIPPED (exit 77): no usable GPU, see $log"
+            else
+                say "$t: FAILED under memcheck (exit $rc)"
+            fi
+            grep -E 'ERROR SUMMARY|Invalid|check failed|=========' "$log" | head -n 40 \
+                | tee -a "$summary" || true
+        fi
+    done
+else
+    say "compute-sanitizer: not found"
+    failed=1
+fi
+
+section "benchmark"
+# ---- BENCHMARK HOOK (for the lead) ------------------------------------------
+# When bench/ builds a GPU benchmark, run it here and append its figures to
+# "$summary"; the output of the run goes to "$results/bench.log". Example:
+#   if [ -x "$build/bench/bench_gpu" ]; then
+#       "$build/bench/bench_gpu" > "$results/bench.log" 2>&1 || failed=1
+#       tail -n 20 "$results/bench.log" | tee -a "$summary"
+#   fi
+say "no GPU benchmark yet (hook in tools/gpu_check.sh)"
+# ---- END OF BENCHMARK HOOK ----------------------------------------------------
+
+section "result"
+say "elapsed: $(( $(date +%s) - start )) s"
+if [ "$failed" -eq 0 ]; then
+    say "GPU CHECK PASSED"
+else
+    say "GPU CHECK FAILED"
+fi
+say "results in $results"
+exit "$failed"
