@@ -1,0 +1,564 @@
+/* Checkpoints: a bit-exact round trip of weights, Adam moments, position
+ * and config; the file layout PyTorch needs (the 14 state_dict tensors, F32,
+ * in order); weights-only files; and one rejection per way a file can be
+ * wrong, each with a message naming the culprit. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "io_test_util.h"
+#include "io_util.h"
+#include "resnet/checkpoint.h"
+#include "resnet/model.h"
+#include "resnet/safetensors.h"
+
+static char dir[512];
+static size_t flat;
+
+static void path_in(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "%s/%s", dir, name);
+}
+
+/* Random values in the tensors, zeros in the gaps. */
+static float *random_flat(rt_rng *rng, float lo, float hi)
+{
+    float *x = calloc(flat, sizeof *x);
+    for (int t = 0; t < RT_MODEL_TENSORS; t++) {
+        const rt_param_info *p = rt_model_param_info(t);
+        rt_test_fill(rng, x + p->offset, p->count, lo, hi);
+    }
+    return x;
+}
+
+static void make_checkpoint(rt_checkpoint *ck)
+{
+    rt_rng rng;
+    rt_rng_seed(&rng, 1234);
+    memset(ck, 0, sizeof *ck);
+    ck->params = random_flat(&rng, -1.0f, 1.0f);
+    ck->adam_m = random_flat(&rng, -1e-3f, 1e-3f);
+    ck->adam_v = random_flat(&rng, 0.0f, 1e-6f);
+    ck->params[0] = -0.0f;
+    ck->params[1] = 1e-45f; /* a denormal */
+    ck->params[rt_model_param_info(13)->offset] = 3.4028235e38f;
+    ck->adam_v[5] = 0.0f;
+    ck->has_training_state = 1;
+    ck->position.epoch = 3;
+    ck->position.cursor = 1234;
+    ck->position.steps = 5678901234LL;
+    rt_rng_seed(&ck->position.epoch_rng, 99);
+    ck->config.epochs = 26;
+    ck->config.batch_size = 64;
+    ck->config.lr = 0.00123456789f;
+    ck->config.adam.beta1 = 0.9f;
+    ck->config.adam.beta2 = 0.999f;
+    ck->config.adam.eps = 1e-8f;
+    ck->config.adam.weight_decay = 0.0f;
+    ck->config.shuffle = 1;
+    ck->config.seed = UINT64_MAX;
+    ck->config.lr_step_size = 5;
+    ck->config.lr_gamma = 0.1f;
+    /* fields that are not saved */
+    ck->config.eval_every = 7;
+    ck->config.log_every = 100;
+    ck->config.progress_interval = 1.5;
+}
+
+static void free_made(rt_checkpoint *ck)
+{
+    free(ck->params);
+    free(ck->adam_m);
+    free(ck->adam_v);
+    memset(ck, 0, sizeof *ck);
+}
+
+static int same_bits(const void *a, const void *b, size_t n) { return memcmp(a, b, n) == 0; }
+
+static int is_zeroed(const rt_checkpoint *ck)
+{
+    rt_checkpoint z;
+    memset(&z, 0, sizeof z);
+    return memcmp(ck, &z, sizeof z) == 0;
+}
+
+static void test_round_trip(void)
+{
+    rt_checkpoint ck, back;
+    make_checkpoint(&ck);
+    char path[600];
+    path_in(path, sizeof path, "ck.safetensors");
+    rt_error err = {0};
+    CHECKF(rt_checkpoint_save(path, &ck, &err) == RT_OK, "save: %s", err.message);
+    rt_status st = rt_checkpoint_load(path, &back, &err);
+    CHECKF(st == RT_OK, "load: %s", err.message);
+    if (st == RT_OK) {
+        CHECK(back.has_training_state == 1);
+        CHECK(same_bits(back.params, ck.params, flat * sizeof(float)));
+        CHECK(same_bits(back.adam_m, ck.adam_m, flat * sizeof(float)));
+        CHECK(same_bits(back.adam_v, ck.adam_v, flat * sizeof(float)));
+        CHECK(back.position.epoch == 3 && back.position.cursor == 1234 &&
+              back.position.steps == 5678901234LL);
+        CHECK(same_bits(&back.position.epoch_rng, &ck.position.epoch_rng, sizeof(rt_rng)));
+        const rt_train_config *a = &ck.config, *b = &back.config;
+        CHECK(b->epochs == a->epochs && b->batch_size == a->batch_size && b->shuffle == a->shuffle &&
+              b->seed == a->seed && b->lr_step_size == a->lr_step_size);
+        CHECK(same_bits(&b->lr, &a->lr, 4) && same_bits(&b->lr_gamma, &a->lr_gamma, 4));
+        CHECK(same_bits(&b->adam, &a->adam, sizeof a->adam));
+        CHECK(b->eval_every == 0 && b->log_every == 0 && b->progress_interval == 0.0 &&
+              b->stop_flag == NULL);
+        rt_checkpoint_free(&back);
+        CHECK(is_zeroed(&back));
+    }
+
+    /* the file as PyTorch sees it */
+    rt_safetensors *f;
+    st = rt_safetensors_read(path, &f, &err);
+    CHECKF(st == RT_OK, "read: %s", err.message);
+    if (st == RT_OK) {
+        CHECK(rt_safetensors_count(f) == RT_MODEL_TENSORS);
+        for (int i = 0; i < RT_MODEL_TENSORS && i < rt_safetensors_count(f); i++) {
+            const rt_param_info *p = rt_model_param_info(i);
+            const rt_tensor_view *t = rt_safetensors_tensor(f, i);
+            CHECKF(strcmp(t->name, p->name) == 0, "tensor %d is %s, expected %s", i, t->name,
+                   p->name);
+            CHECK(t->dtype == RT_DTYPE_F32 && t->ndim == p->ndim && t->bytes == p->count * 4);
+            for (int d = 0; d < p->ndim; d++)
+                CHECK(t->shape[d] == p->shape[d]);
+            CHECK(memcmp(t->data, ck.params + p->offset, t->bytes) == 0); /* little-endian host */
+        }
+        const char *fmt = rt_safetensors_metadata(f, "format");
+        CHECK(fmt && strcmp(fmt, "pt") == 0);
+        static const char *const keys[] = {
+            "resnet_train.format_version", "resnet_train.epochs", "resnet_train.batch_size",
+            "resnet_train.lr", "resnet_train.adam_beta1", "resnet_train.adam_beta2",
+            "resnet_train.adam_eps", "resnet_train.adam_weight_decay", "resnet_train.shuffle",
+            "resnet_train.seed", "resnet_train.lr_step_size", "resnet_train.lr_gamma",
+            "resnet_train.epoch", "resnet_train.cursor", "resnet_train.steps",
+            "resnet_train.epoch_rng", "resnet_train.adam_m", "resnet_train.adam_v"};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            CHECKF(rt_safetensors_metadata(f, keys[i]) != NULL, "metadata %s", keys[i]);
+        CHECK(rt_safetensors_metadata_count(f) == 19);
+        const char *v = rt_safetensors_metadata(f, "resnet_train.format_version");
+        CHECK(v && strcmp(v, "1") == 0);
+        v = rt_safetensors_metadata(f, "resnet_train.seed");
+        CHECK(v && strcmp(v, "18446744073709551615") == 0);
+        v = rt_safetensors_metadata(f, "resnet_train.lr");
+        CHECKF(v && strcmp(v, "0.00123456784") == 0, "lr written as %s", v ? v : "(none)");
+        v = rt_safetensors_metadata(f, "resnet_train.adam_m");
+        CHECK(v && strlen(v) == rt_base64_encoded_size(RT_MODEL_PARAMETERS * 4));
+        rt_safetensors_free(f);
+    }
+
+    /* saving again over it replaces it */
+    ck.position.steps = 1;
+    CHECK(rt_checkpoint_save(path, &ck, &err) == RT_OK);
+    CHECK(rt_checkpoint_load(path, &back, &err) == RT_OK && back.position.steps == 1);
+    rt_checkpoint_free(&back);
+
+    /* a weights-only checkpoint of our own */
+    ck.has_training_state = 0;
+    CHECK(rt_checkpoint_save(path, &ck, &err) == RT_OK);
+    st = rt_checkpoint_load(path, &back, &err);
+    CHECKF(st == RT_OK, "weights only: %s", err.message);
+    if (st == RT_OK) {
+        CHECK(back.has_training_state == 0 && back.adam_m == NULL && back.adam_v == NULL);
+        CHECK(same_bits(back.params, ck.params, flat * sizeof(float)));
+        CHECK(back.position.steps == 0 && back.config.batch_size == 0);
+        rt_checkpoint_free(&back);
+    }
+    unlink(path);
+    free_made(&ck);
+}
+
+/* ---- files made tensor by tensor ------------------------------------------- */
+
+typedef struct builder {
+    rt_tensor_view t[RT_MODEL_TENSORS + 2];
+    int count;
+    const char *keys[64], *values[64];
+    char *owned[64];
+    int meta;
+    float *packed;
+} builder;
+
+/* The 14 tensors (little-endian host) of ck, in reverse order, plus the
+ * metadata of a checkpoint of ck saved by rt_checkpoint_save. */
+static void build(builder *b, const rt_checkpoint *ck, int with_state)
+{
+    memset(b, 0, sizeof *b);
+    for (int i = 0; i < RT_MODEL_TENSORS; i++) {
+        const rt_param_info *p = rt_model_param_info(RT_MODEL_TENSORS - 1 - i);
+        rt_tensor_view *v = &b->t[b->count++];
+        v->name = p->name;
+        v->dtype = RT_DTYPE_F32;
+        v->ndim = p->ndim;
+        for (int d = 0; d < p->ndim; d++)
+            v->shape[d] = p->shape[d];
+        v->data = ck->params + p->offset;
+        v->bytes = p->count * 4;
+    }
+    if (!with_state)
+        return;
+    char path[600];
+    path_in(path, sizeof path, "source.safetensors");
+    rt_error err = {0};
+    CHECK(rt_checkpoint_save(path, ck, &err) == RT_OK);
+    rt_safetensors *f;
+    if (rt_safetensors_read(path, &f, &err) != RT_OK) {
+        CHECKF(0, "%s", err.message);
+        return;
+    }
+    for (int i = 0; i < rt_safetensors_metadata_count(f); i++) {
+        const char *k, *v;
+        rt_safetensors_metadata_at(f, i, &k, &v);
+        b->owned[2 * i] = strdup(k);
+        b->owned[2 * i + 1] = strdup(v);
+        b->keys[i] = b->owned[2 * i];
+        b->values[i] = b->owned[2 * i + 1];
+        b->meta++;
+    }
+    rt_safetensors_free(f);
+    unlink(path);
+}
+
+static void unbuild(builder *b)
+{
+    for (int i = 0; i < 64; i++)
+        free(b->owned[i]);
+    free(b->packed);
+    memset(b, 0, sizeof *b);
+}
+
+static void set_meta(builder *b, const char *key, const char *value)
+{
+    for (int i = 0; i < b->meta; i++)
+        if (strcmp(b->keys[i], key) == 0) {
+            if (value) {
+                b->values[i] = value;
+            } else { /* remove */
+                b->keys[i] = b->keys[b->meta - 1];
+                b->values[i] = b->values[b->meta - 1];
+                b->meta--;
+            }
+            return;
+        }
+    if (value) {
+        b->keys[b->meta] = key;
+        b->values[b->meta++] = value;
+    }
+}
+
+static rt_tensor_view *find(builder *b, const char *name)
+{
+    for (int i = 0; i < b->count; i++)
+        if (strcmp(b->t[i].name, name) == 0)
+            return &b->t[i];
+    return NULL;
+}
+
+/* Writes b and loads it as a checkpoint. */
+static rt_status load_built(builder *b, rt_checkpoint *out, rt_error *err)
+{
+    char path[600];
+    path_in(path, sizeof path, "built.safetensors");
+    rt_status st = rt_safetensors_write(path, b->t, b->count, b->keys, b->values, b->meta, err);
+    CHECKF(st == RT_OK, "writing the test file: %s", err->message);
+    memset(out, 0xa5, sizeof *out); /* load must reset it */
+    st = rt_checkpoint_load(path, out, err);
+    unlink(path);
+    if (st != RT_OK)
+        CHECKF(is_zeroed(out), "*out zeroed after a failed load (%s)", err->message);
+    return st;
+}
+
+static void test_weights_only(void)
+{
+    rt_checkpoint ck, back;
+    make_checkpoint(&ck);
+    builder b;
+    build(&b, &ck, 0);
+    rt_error err = {0};
+    /* no metadata at all (safetensors.torch.save_file(model.state_dict())) */
+    rt_status st = load_built(&b, &back, &err);
+    CHECKF(st == RT_OK, "weights only: %s", err.message);
+    if (st == RT_OK) {
+        CHECK(back.has_training_state == 0 && !back.adam_m && !back.adam_v);
+        CHECK(same_bits(back.params, ck.params, flat * sizeof(float)));
+        rt_checkpoint_free(&back);
+    }
+    /* foreign metadata is ignored */
+    set_meta(&b, "format", "pt");
+    set_meta(&b, "trained_by", "pytorch");
+    st = load_built(&b, &back, &err);
+    CHECKF(st == RT_OK && back.has_training_state == 0, "foreign metadata: %s", err.message);
+    rt_checkpoint_free(&back);
+    unbuild(&b);
+    free_made(&ck);
+}
+
+static char *encode(const float *values, size_t n)
+{
+    unsigned char *bytes = malloc(n * 4 + 1);
+    for (size_t i = 0; i < n; i++)
+        rt_io_store_le_f32(bytes + 4 * i, values[i]);
+    char *text = malloc(rt_base64_encoded_size(n * 4) + 1);
+    rt_base64_encode(bytes, n * 4, text);
+    free(bytes);
+    return text;
+}
+
+/* The moment in file order (no gaps), with element `index` of tensor
+ * `tensor` set to value. */
+static char *moment_with(const float *flat_moment, int tensor, size_t index, float value, size_t n)
+{
+    float *packed = malloc(RT_MODEL_PARAMETERS * sizeof *packed + 64);
+    size_t o = 0;
+    for (int t = 0; t < RT_MODEL_TENSORS; t++) {
+        const rt_param_info *p = rt_model_param_info(t);
+        for (size_t i = 0; i < p->count; i++)
+            packed[o++] = (t == tensor && i == index) ? value : flat_moment[p->offset + i];
+    }
+    packed[RT_MODEL_PARAMETERS] = 0.5f;
+    char *text = encode(packed, n);
+    free(packed);
+    return text;
+}
+
+typedef struct meta_case {
+    const char *key, *value; /* value NULL: remove the key */
+    rt_status status;
+    const char *expect;
+} meta_case;
+
+static void test_rejections(void)
+{
+    rt_checkpoint ck, back;
+    make_checkpoint(&ck);
+    rt_error err = {0};
+    builder b;
+
+    /* a missing tensor */
+    build(&b, &ck, 1);
+    b.t[0] = b.t[--b.count]; /* drops full_c.bias (written first) */
+    EXPECT_ERROR(load_built(&b, &back, &err), &err, RT_ERR_FORMAT, "tensor 'full_c.bias'",
+                 "missing");
+    unbuild(&b);
+
+    /* an extra tensor */
+    build(&b, &ck, 1);
+    static float extra[3];
+    b.t[b.count++] = (rt_tensor_view){"extra.weight", RT_DTYPE_F32, 1, {3}, extra, sizeof extra};
+    EXPECT_ERROR(load_built(&b, &back, &err), &err, RT_ERR_FORMAT, "unexpected tensor 'extra.weight'");
+    unbuild(&b);
+
+    /* a wrong shape (same element count) */
+    build(&b, &ck, 1);
+    rt_tensor_view *w = find(&b, "conv1.weight");
+    w->ndim = 3;
+    w->shape[2] = 25;
+    w->shape[3] = 0;
+    EXPECT_ERROR(load_built(&b, &back, &err), &err, RT_ERR_FORMAT, "tensor 'conv1.weight'",
+                 "shape [20, 1, 25], expected [20, 1, 5, 5]");
+    w->ndim = 4;
+    w->shape[2] = 5;
+    w->shape[3] = 5;
+    w = find(&b, "full_c.weight");
+    w->shape[0] = 375;
+    w->shape[1] = 10;
+    EXPECT_ERROR(load_built(&b, &back, &err), &err, RT_ERR_FORMAT, "tensor 'full_c.weight'",
+                 "shape [375, 10], expected [10, 375]");
+    unbuild(&b);
+
+    /* a wrong dtype */
+    build(&b, &ck, 1);
+    static double as_f64[15];
+    w = find(&b, "conv2.bias");
+    w->dtype = RT_DTYPE_F64;
+    w->data = as_f64;
+    w->bytes = sizeof as_f64;
+    EXPECT_ERROR(load_built(&b, &back, &err), &err, RT_ERR_FORMAT, "tensor 'conv2.bias'",
+                 "dtype F64, expected F32");
+    unbuild(&b);
+
+    /* NaN and Inf in weights */
+    int rb = rt_model_param_find("resblock1.conv2.weight");
+    size_t at = rt_model_param_info(rb)->offset + 7;
+    float saved = ck.params[at];
+    ck.params[at] = NAN;
+    build(&b, &ck, 0);
+    EXPECT_ERROR(load_built(&b, &back, &err), &err, RT_ERR_NUMERIC,
+                 "tensor 'resblock1.conv2.weight' element 7 is NaN");
+    /* and saving refuses it */
+    char path[600];
+    path_in(path, sizeof path, "nan.safetensors");
+    EXPECT_ERROR(rt_checkpoint_save(path, &ck, &err), &err, RT_ERR_NUMERIC, "cannot save",
+                 "tensor 'resblock1.conv2.weight' element 7 is NaN");
+    CHECK(access(path, F_OK) != 0);
+    ck.params[at] = -INFINITY;
+    EXPECT_ERROR(load_built(&b, &back, &err), &err, RT_ERR_NUMERIC,
+                 "tensor 'resblock1.conv2.weight' element 7 is -Inf");
+    ck.params[at] = saved;
+    unbuild(&b);
+
+    /* Inf in a moment, negative second moment, wrong lengths, bad base64 */
+    int fc = rt_model_param_find("full_c.weight");
+    char *m_inf = moment_with(ck.adam_v, fc, 11, INFINITY, RT_MODEL_PARAMETERS);
+    char *m_nan = moment_with(ck.adam_m, 0, 0, NAN, RT_MODEL_PARAMETERS);
+    char *v_neg = moment_with(ck.adam_v, 1, 3, -1e-9f, RT_MODEL_PARAMETERS);
+    char *short_m = moment_with(ck.adam_m, -1, 0, 0, RT_MODEL_PARAMETERS - 1);
+    char *long_v = moment_with(ck.adam_v, -1, 0, 0, RT_MODEL_PARAMETERS + 1);
+    char *bad_b64 = moment_with(ck.adam_m, -1, 0, 0, RT_MODEL_PARAMETERS);
+    bad_b64[100] = '*';
+    char *cut_b64 = moment_with(ck.adam_m, -1, 0, 0, RT_MODEL_PARAMETERS);
+    cut_b64[strlen(cut_b64) - 1] = '\0';
+
+    const meta_case cases[] = {
+        {"resnet_train.adam_v", m_inf, RT_ERR_NUMERIC,
+         "resnet_train.adam_v (Adam second moment) of tensor 'full_c.weight' element 11 is +Inf"},
+        {"resnet_train.adam_m", m_nan, RT_ERR_NUMERIC,
+         "resnet_train.adam_m (Adam first moment) of tensor 'conv1.weight' element 0 is NaN"},
+        {"resnet_train.adam_v", v_neg, RT_ERR_FORMAT,
+         "adam_v (Adam second moment) of tensor 'conv1.bias' element 3 is negative"},
+        {"resnet_train.adam_m", short_m, RT_ERR_FORMAT, "resnet_train.adam_m holds 171156 bytes"},
+        {"resnet_train.adam_v", long_v, RT_ERR_FORMAT, "expected 42790 floats (wrong length)"},
+        {"resnet_train.adam_m", bad_b64, RT_ERR_FORMAT,
+         "resnet_train.adam_m is not valid base64 (at character 100)"},
+        {"resnet_train.adam_m", cut_b64, RT_ERR_FORMAT, "resnet_train.adam_m is not base64"},
+        {"resnet_train.adam_m", "", RT_ERR_FORMAT, "wrong length"},
+        {"resnet_train.adam_v", NULL, RT_ERR_FORMAT, "resnet_train.adam_v is missing"},
+        {"resnet_train.batch_size", "0", RT_ERR_FORMAT,
+         "resnet_train.batch_size = \"0\" is out of range (1..65536)"},
+        {"resnet_train.batch_size", "65537", RT_ERR_FORMAT, "out of range (1..65536)"},
+        {"resnet_train.batch_size", "64.0", RT_ERR_FORMAT, "batch_size = \"64.0\" is not an integer"},
+        {"resnet_train.batch_size", " 64", RT_ERR_FORMAT, "is not an integer"},
+        {"resnet_train.batch_size", "", RT_ERR_FORMAT, "is not an integer"},
+        {"resnet_train.epochs", "-1", RT_ERR_FORMAT, "resnet_train.epochs = \"-1\" is out of range"},
+        {"resnet_train.epochs", "2", RT_ERR_FORMAT, "resnet_train.epoch = 3 is past resnet_train.epochs = 2"},
+        {"resnet_train.cursor", "12x", RT_ERR_FORMAT, "resnet_train.cursor = \"12x\" is not an integer"},
+        {"resnet_train.cursor", "-5", RT_ERR_FORMAT, "resnet_train.cursor = \"-5\" is out of range"},
+        {"resnet_train.cursor", "2147483648", RT_ERR_FORMAT, "out of range"},
+        {"resnet_train.steps", "99999999999999999999", RT_ERR_FORMAT, "is not an integer"},
+        {"resnet_train.steps", NULL, RT_ERR_FORMAT, "metadata resnet_train.steps is missing"},
+        {"resnet_train.seed", "-5", RT_ERR_FORMAT, "resnet_train.seed = \"-5\" is not an unsigned"},
+        {"resnet_train.seed", "18446744073709551616", RT_ERR_FORMAT, "not an unsigned 64-bit"},
+        {"resnet_train.shuffle", "2", RT_ERR_FORMAT, "resnet_train.shuffle = \"2\" is out of range (0..1)"},
+        {"resnet_train.lr", "abc", RT_ERR_FORMAT, "resnet_train.lr = \"abc\" is not a finite number"},
+        {"resnet_train.lr", "nan", RT_ERR_FORMAT, "is not a finite number"},
+        {"resnet_train.lr", "inf", RT_ERR_FORMAT, "is not a finite number"},
+        {"resnet_train.lr", "1e39", RT_ERR_FORMAT, "is not a finite number"},
+        {"resnet_train.lr", "0x1p-3", RT_ERR_FORMAT, "is not a finite number"},
+        {"resnet_train.lr", "0", RT_ERR_FORMAT, "resnet_train.lr = \"0\" is out of range (must be > 0)"},
+        {"resnet_train.lr", "-0.001", RT_ERR_FORMAT, "out of range (must be > 0)"},
+        {"resnet_train.adam_beta2", "1", RT_ERR_FORMAT,
+         "resnet_train.adam_beta2 = \"1\" is out of range (must be in [0, 1))"},
+        {"resnet_train.adam_beta1", "-0.1", RT_ERR_FORMAT, "must be in [0, 1)"},
+        {"resnet_train.adam_eps", "0", RT_ERR_FORMAT, "adam_eps = \"0\" is out of range (must be > 0)"},
+        {"resnet_train.adam_weight_decay", "-1", RT_ERR_FORMAT, "must be >= 0"},
+        {"resnet_train.lr_gamma", "0", RT_ERR_FORMAT, "lr_gamma = \"0\" is out of range"},
+        {"resnet_train.lr_step_size", "-1", RT_ERR_FORMAT, "lr_step_size = \"-1\" is out of range"},
+        {"resnet_train.epoch_rng", "1,2,3", RT_ERR_FORMAT,
+         "resnet_train.epoch_rng = \"1,2,3\" is not 4 comma-separated hex words"},
+        {"resnet_train.epoch_rng", "0,0,0,0", RT_ERR_FORMAT, "not all zero"},
+        {"resnet_train.epoch_rng", "1,2,3,10000000000000000", RT_ERR_FORMAT, "epoch_rng"},
+        {"resnet_train.epoch_rng", "1,2,3,4,5", RT_ERR_FORMAT, "epoch_rng"},
+        {"resnet_train.epoch_rng", "1,2,,4", RT_ERR_FORMAT, "epoch_rng"},
+        {"resnet_train.epoch_rng", "1,2,3,g", RT_ERR_FORMAT, "epoch_rng"},
+        {"resnet_train.format_version", "2", RT_ERR_FORMAT,
+         "checkpoint format version 2 is not supported (this build reads version 1)"},
+        {"resnet_train.format_version", "one", RT_ERR_FORMAT, "format_version = \"one\""},
+        {"resnet_train.format_version", NULL, RT_ERR_FORMAT, "resnet_train.format_version is missing"},
+        {"resnet_train.colour", "blue", RT_ERR_FORMAT, "unknown metadata key 'resnet_train.colour'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        build(&b, &ck, 1);
+        set_meta(&b, cases[i].key, cases[i].value);
+        rt_status st = load_built(&b, &back, &err);
+        printf("%s=%.20s -> %s\n", cases[i].key, cases[i].value ? cases[i].value : "(removed)",
+               err.message);
+        CHECKF(st == cases[i].status, "case %zu (%s): status %s", i, cases[i].key,
+               rt_status_name(st));
+        CHECKF(strstr(err.message, cases[i].expect) != NULL, "case %zu: \"%s\" lacks \"%s\"", i,
+               err.message, cases[i].expect);
+        CHECKF(strstr(err.message, "built.safetensors") != NULL, "case %zu names the file", i);
+        if (st == RT_OK)
+            rt_checkpoint_free(&back);
+        unbuild(&b);
+    }
+    /* the unmodified build loads (the cases above fail for their reason) */
+    build(&b, &ck, 1);
+    rt_status st = load_built(&b, &back, &err);
+    CHECKF(st == RT_OK && back.has_training_state, "unmodified: %s", err.message);
+    if (st == RT_OK) {
+        CHECK(same_bits(back.adam_v, ck.adam_v, flat * sizeof(float)));
+        rt_checkpoint_free(&back);
+    }
+    /* values from the far ends of their ranges are accepted */
+    set_meta(&b, "resnet_train.epoch", "0");
+    set_meta(&b, "resnet_train.epochs", "0");
+    set_meta(&b, "resnet_train.cursor", "2147483647");
+    set_meta(&b, "resnet_train.steps", "9223372036854775807");
+    set_meta(&b, "resnet_train.seed", "0");
+    set_meta(&b, "resnet_train.adam_beta1", "0");
+    set_meta(&b, "resnet_train.epoch_rng", "ffffffffffffffff,0,0,0");
+    st = load_built(&b, &back, &err);
+    CHECKF(st == RT_OK, "extremes: %s", err.message);
+    if (st == RT_OK) {
+        CHECK(back.position.cursor == INT32_MAX && back.position.steps == INT64_MAX &&
+              back.config.seed == 0 && back.position.epoch_rng.s[0] == UINT64_MAX);
+        rt_checkpoint_free(&back);
+    }
+    unbuild(&b);
+
+    free(m_inf);
+    free(m_nan);
+    free(v_neg);
+    free(short_m);
+    free(long_v);
+    free(bad_b64);
+    free(cut_b64);
+
+    /* saving checks the training state too */
+    path_in(path, sizeof path, "bad-state.safetensors");
+    ck.config.batch_size = 0;
+    EXPECT_ERROR(rt_checkpoint_save(path, &ck, &err), &err, RT_ERR_FORMAT, "cannot save",
+                 "resnet_train.batch_size = 0 is out of range");
+    ck.config.batch_size = 64;
+    ck.adam_v[rt_model_param_info(2)->offset + 4] = -1.0f;
+    EXPECT_ERROR(rt_checkpoint_save(path, &ck, &err), &err, RT_ERR_FORMAT, "cannot save",
+                 "tensor 'conv2.weight' element 4 is negative");
+    ck.adam_v[rt_model_param_info(2)->offset + 4] = 0.0f;
+    float *m = ck.adam_m;
+    ck.adam_m = NULL;
+    EXPECT_ERROR(rt_checkpoint_save(path, &ck, &err), &err, RT_ERR_USAGE, "without Adam moments");
+    ck.adam_m = m;
+    CHECK(access(path, F_OK) != 0);
+    /* a folder that does not exist */
+    path_in(path, sizeof path, "nowhere/ck.safetensors");
+    EXPECT_ERROR(rt_checkpoint_save(path, &ck, &err), &err, RT_ERR_IO, path,
+                 "cannot create a temporary file");
+    /* not a safetensors file at all */
+    path_in(path, sizeof path, "junk.safetensors");
+    CHECK(io_write_bytes(path, "hello, world", 12) == 0);
+    EXPECT_ERROR(rt_checkpoint_load(path, &back, &err), &err, RT_ERR_FORMAT, path, "absurd");
+    CHECK(is_zeroed(&back));
+    unlink(path);
+    free_made(&ck);
+}
+
+int main(void)
+{
+    if (rt_test_tempdir(dir, sizeof dir) != 0) {
+        fprintf(stderr, "cannot make a temporary folder\n");
+        return 1;
+    }
+    flat = rt_model_flat_size();
+    test_round_trip();
+    test_weights_only();
+    test_rejections();
+    rmdir(dir);
+    return rt_test_finish("test_checkpoint");
+}
