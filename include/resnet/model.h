@@ -82,6 +82,12 @@ rt_status rt_model_forward(rt_model *model, int n);
  * after rt_model_forward() on the same n. */
 rt_status rt_model_backward(rt_model *model, int n);
 
+/* Class probabilities (softmax of the logits, computed in double) of n
+ * images given on the host as n x 784 floats in [0, 1], n at most the
+ * model's batch size. */
+rt_status rt_model_predict(rt_model *model, const float *images, int n, float *probabilities,
+                           rt_error *err);
+
 /* Bytes of device memory the model holds. */
 size_t rt_model_device_bytes(const rt_model *model);
 

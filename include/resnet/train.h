@@ -82,7 +82,8 @@ typedef int (*rt_train_callback)(void *ctx, const rt_train_event *event);
 typedef struct rt_trainer rt_trainer;
 
 /* Uploads both datasets to the device once (as bytes) and builds the model
- * with parameters from cfg->seed. The datasets may be freed afterwards. */
+ * with parameters from cfg->seed. The datasets may be freed afterwards.
+ * train may be NULL for a trainer that only evaluates. */
 rt_status rt_trainer_create(rt_device *dev, const rt_dataset *train, const rt_dataset *test,
                             const rt_train_config *cfg, rt_trainer **out, rt_error *err);
 void rt_trainer_destroy(rt_trainer *t);
@@ -105,6 +106,22 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
 
 /* One pass over the test set with the current parameters. */
 rt_status rt_trainer_evaluate(rt_trainer *t, rt_eval_result *out, rt_error *err);
+
+/* Saves the model, the Adam moments, the position and the recipe to path
+ * (atomically: a file already there survives any failure). */
+rt_status rt_trainer_save(rt_trainer *t, const char *path, rt_error *err);
+
+/* Puts a loaded checkpoint into the trainer: its parameters, and when it
+ * carries training state, the Adam moments and the position to continue
+ * from. The trainer's recipe must match the checkpoint's (see
+ * rt_train_config_conflict). */
+struct rt_checkpoint;
+rt_status rt_trainer_restore(rt_trainer *t, const struct rt_checkpoint *ck, rt_error *err);
+
+/* Names the first field (as its command-line option) where two recipes
+ * differ in a way that would change the run, or returns NULL when they
+ * agree. The number of epochs may differ: a run can be extended. */
+const char *rt_train_config_conflict(const rt_train_config *a, const rt_train_config *b);
 
 /* Trains one step on the next batch of the epoch (for tests and benchmarks:
  * no events, no checks). Wraps to the start of the epoch at its end. */

@@ -223,3 +223,34 @@ rt_status rt_model_backward(rt_model *m, int n)
                                 act(m, G_C1)));
     return conv_backward(m, L_C1, n, A_X, G_C1, -1, 0.0f);
 }
+
+rt_status rt_model_predict(rt_model *m, const float *images, int n, float *probabilities,
+                           rt_error *err)
+{
+    if (n < 1 || n > m->max_batch)
+        return rt_error_set(err, RT_ERR_USAGE, "predict: %d images for a model of batch %d", n,
+                            m->max_batch);
+    float logits[64 * RT_MODEL_CLASSES];
+    for (int start = 0; start < n; start += 64) {
+        int count = n - start < 64 ? n - start : 64;
+        if (rt_device_upload(m->dev, act(m, A_X), images + (size_t)start * RT_MODEL_PIXELS,
+                             (size_t)count * RT_MODEL_PIXELS * sizeof(float)) != RT_OK ||
+            rt_model_forward(m, count) != RT_OK ||
+            rt_device_download(m->dev, logits, act(m, A_LOGITS),
+                               (size_t)count * RT_MODEL_CLASSES * sizeof(float)) != RT_OK)
+            return rt_device_take_error(m->dev, err);
+        for (int i = 0; i < count; i++) {
+            const float *z = logits + i * RT_MODEL_CLASSES;
+            double zmax = z[0], sum = 0.0;
+            for (int j = 1; j < RT_MODEL_CLASSES; j++)
+                if (z[j] > zmax)
+                    zmax = z[j];
+            for (int j = 0; j < RT_MODEL_CLASSES; j++)
+                sum += exp((double)z[j] - zmax);
+            for (int j = 0; j < RT_MODEL_CLASSES; j++)
+                probabilities[(size_t)(start + i) * RT_MODEL_CLASSES + j] =
+                    (float)(exp((double)z[j] - zmax) / sum);
+        }
+    }
+    return RT_OK;
+}

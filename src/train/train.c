@@ -128,18 +128,18 @@ rt_status rt_trainer_create(rt_device *dev, const rt_dataset *train, const rt_da
     t->dev = dev;
     t->cfg = *cfg;
     t->order_epoch = -1;
-    t->train_count = train->count;
+    t->train_count = train ? train->count : 0;
     t->test_count = test->count;
     rt_status st = rt_model_create(dev, cfg->batch_size, &t->model, err);
     if (st == RT_OK)
         st = rt_model_init_params(t->model, cfg->seed, err);
-    if (st == RT_OK)
+    if (st == RT_OK && train)
         st = upload_dataset(t, train, &t->train_images, &t->train_labels, err);
     if (st == RT_OK)
         st = upload_dataset(t, test, &t->test_images, &t->test_labels, err);
     if (st == RT_OK) {
-        t->order_host = malloc((size_t)train->count * sizeof *t->order_host);
-        t->order = rt_device_alloc(dev, (size_t)train->count * sizeof *t->order);
+        t->order_host = malloc(((size_t)t->train_count + 1) * sizeof *t->order_host);
+        t->order = rt_device_alloc(dev, ((size_t)t->train_count + 1) * sizeof *t->order);
         t->train_state = rt_device_alloc(dev, sizeof *t->train_state);
         t->eval_state = rt_device_alloc(dev, sizeof *t->eval_state);
         if (!t->order_host)
@@ -288,6 +288,8 @@ static rt_status run_train_step(rt_trainer *t, rt_error *err)
 
 rt_status rt_trainer_step(rt_trainer *t, rt_error *err)
 {
+    if (t->train_count == 0)
+        return rt_error_set(err, RT_ERR_USAGE, "this trainer was made without a training set");
     if (t->pos.cursor >= t->train_count) {
         t->pos.epoch += 1;
         t->pos.cursor = 0;
@@ -343,6 +345,8 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
                          rt_error *err)
 {
     const rt_train_config *cfg = &t->cfg;
+    if (t->train_count == 0)
+        return rt_error_set(err, RT_ERR_USAGE, "this trainer was made without a training set");
     int steps_per_epoch = (t->train_count + cfg->batch_size - 1) / cfg->batch_size;
     rt_train_event ev;
     if (t->pos.cursor >= t->train_count) {

@@ -1,0 +1,68 @@
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_fail(const rt_error *err)
+{
+    fflush(stdout);
+    fprintf(stderr, "resnet-train: %s\n", err->message);
+    return err->status == RT_ERR_USAGE || err->status == RT_ERR_NODEVICE ? 2 : 1;
+}
+
+rt_status cli_open_device(const cli_options *o, rt_device **dev, rt_error *err)
+{
+    return rt_device_open(o->device, &o->device_cfg, dev, err);
+}
+
+void cli_print_device(const rt_device *dev)
+{
+    if (*rt_device_fallback_note(dev))
+        printf("CUDA not used: %s\n", rt_device_fallback_note(dev));
+    printf("Using %s device (%s)\n", rt_device_kind(dev), rt_device_description(dev));
+    fflush(stdout);
+}
+
+static void print_notice(void *ctx, const char *message)
+{
+    cli_report *r = ctx;
+    cli_report_clear(r);
+    fprintf(r->out, "%s\n", message);
+    fflush(r->out);
+}
+
+rt_status cli_load_mnist(const cli_options *o, cli_report *report, rt_dataset *train,
+                         rt_dataset *test, rt_error *err)
+{
+    rt_mnist_options mo;
+    memset(&mo, 0, sizeof mo);
+    mo.dir = o->data_dir;
+    mo.download = o->download;
+    mo.mirrors = o->mirror_count ? o->mirrors : NULL;
+    mo.notice = print_notice;
+    mo.notice_ctx = report;
+    return rt_mnist_load(&mo, train, test, err);
+}
+
+rt_status cli_check_writable(const char *path, rt_error *err)
+{
+    char probe[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash == path)
+        snprintf(probe, sizeof probe, "/.resnet-train-probe-XXXXXX");
+    else if (slash)
+        snprintf(probe, sizeof probe, "%.*s/.resnet-train-probe-XXXXXX", (int)(slash - path), path);
+    else
+        snprintf(probe, sizeof probe, ".resnet-train-probe-XXXXXX");
+    int fd = mkstemp(probe);
+    if (fd < 0)
+        return rt_error_set(err, RT_ERR_IO, "%s: cannot create files in its folder: %s", path,
+                            strerror(errno));
+    close(fd);
+    unlink(probe);
+    return RT_OK;
+}

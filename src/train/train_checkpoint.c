@@ -1,0 +1,75 @@
+/* Between a trainer and a checkpoint file: gathering the model, the Adam
+ * moments and the position from the device into a checkpoint, and back. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "resnet/checkpoint.h"
+#include "resnet/train.h"
+
+const char *rt_train_config_conflict(const rt_train_config *a, const rt_train_config *b)
+{
+    if (a->batch_size != b->batch_size)
+        return "--batch-size";
+    if (a->lr != b->lr)
+        return "--lr";
+    if (a->shuffle != b->shuffle)
+        return "--shuffle";
+    if (a->seed != b->seed)
+        return "--seed";
+    if (a->lr_step_size != b->lr_step_size)
+        return "--lr-step-size";
+    if (a->lr_gamma != b->lr_gamma)
+        return "--lr-gamma";
+    if (a->adam.beta1 != b->adam.beta1 || a->adam.beta2 != b->adam.beta2 ||
+        a->adam.eps != b->adam.eps || a->adam.weight_decay != b->adam.weight_decay)
+        return "Adam's betas, eps or weight decay";
+    return NULL;
+}
+
+rt_status rt_trainer_save(rt_trainer *t, const char *path, rt_error *err)
+{
+    rt_model *m = rt_trainer_model(t);
+    rt_device *dev = rt_model_device(m);
+    size_t flat = rt_model_flat_size();
+    rt_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    ck.params = malloc(3 * flat * sizeof(float));
+    if (!ck.params)
+        return rt_error_set(err, RT_ERR_NOMEM, "%s: out of host memory to save", path);
+    ck.adam_m = ck.params + flat;
+    ck.adam_v = ck.params + 2 * flat;
+    ck.has_training_state = 1;
+    ck.position = rt_trainer_position(t);
+    ck.config = *rt_trainer_config(t);
+    rt_status st = RT_OK;
+    if (rt_device_download(dev, ck.params, rt_model_params(m), flat * sizeof(float)) != RT_OK ||
+        rt_device_download(dev, ck.adam_m, rt_model_adam_m(m), flat * sizeof(float)) != RT_OK ||
+        rt_device_download(dev, ck.adam_v, rt_model_adam_v(m), flat * sizeof(float)) != RT_OK)
+        st = rt_device_take_error(dev, err);
+    if (st == RT_OK)
+        st = rt_checkpoint_save(path, &ck, err);
+    free(ck.params);
+    return st;
+}
+
+rt_status rt_trainer_restore(rt_trainer *t, const rt_checkpoint *ck, rt_error *err)
+{
+    rt_model *m = rt_trainer_model(t);
+    rt_device *dev = rt_model_device(m);
+    size_t bytes = rt_model_flat_size() * sizeof(float);
+    if (ck->has_training_state) {
+        const char *field = rt_train_config_conflict(rt_trainer_config(t), &ck->config);
+        if (field)
+            return rt_error_set(err, RT_ERR_USAGE,
+                                "%s differs from the checkpoint's: resume with the recipe it "
+                                "was saved with", field);
+    }
+    if (rt_device_upload(dev, rt_model_params(m), ck->params, bytes) != RT_OK)
+        return rt_device_take_error(dev, err);
+    if (!ck->has_training_state)
+        return RT_OK;
+    if (rt_device_upload(dev, rt_model_adam_m(m), ck->adam_m, bytes) != RT_OK ||
+        rt_device_upload(dev, rt_model_adam_v(m), ck->adam_v, bytes) != RT_OK)
+        return rt_device_take_error(dev, err);
+    return rt_trainer_set_position(t, &ck->position, err);
+}
