@@ -87,7 +87,7 @@ cudaError_t rtk_softmax_xent(const float *logits, const int32_t *labels, float *
 
 /* One Adam step over count parameters; lr and t = steps + 1 from state. */
 cudaError_t rtk_adam(float *params, const float *grads, float *m, float *v, size_t count,
-                     rt_adam_config cfg, const rt_step_state *state, cudaStream_t stream);
+                     rt_adam_config cfg, rt_step_state *state, cudaStream_t stream);
 
 /* state->cursor += n; state->steps += 1 when optimizer_step. */
 cudaError_t rtk_step_advance(rt_step_state *state, int n, int optimizer_step,

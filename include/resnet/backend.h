@@ -60,7 +60,7 @@ typedef struct rt_backend_ops {
                                        const int32_t *labels, float *dlogits,
                                        rt_step_state *state);
     rt_status (*adam)(void *ctx, size_t count, float *params, const float *grads, float *m,
-                      float *v, const rt_adam_config *cfg, const rt_step_state *state);
+                      float *v, const rt_adam_config *cfg, rt_step_state *state);
     rt_status (*step_advance)(void *ctx, rt_step_state *state, int n, int optimizer_step);
 } rt_backend_ops;
 

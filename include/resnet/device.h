@@ -167,9 +167,10 @@ rt_status rt_op_softmax_cross_entropy(rt_device *dev, int n, int classes, const 
                                       rt_step_state *state);
 
 /* One Adam step (PyTorch's formula) over count parameters with lr and
- * t = state->steps + 1 taken from state. */
+ * t = state->steps + 1 taken from state. A NaN or Inf among the gradients
+ * records state->steps in state->nonfinite_step, as the loss does. */
 rt_status rt_op_adam(rt_device *dev, size_t count, float *params, const float *grads, float *m,
-                     float *v, const rt_adam_config *cfg, const rt_step_state *state);
+                     float *v, const rt_adam_config *cfg, rt_step_state *state);
 
 /* Ends a step: state->cursor += n, and state->steps += 1 when optimizer_step. */
 rt_status rt_op_step_advance(rt_device *dev, rt_step_state *state, int n, int optimizer_step);

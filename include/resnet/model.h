@@ -82,6 +82,15 @@ rt_status rt_model_forward(rt_model *model, int n);
  * after rt_model_forward() on the same n. */
 rt_status rt_model_backward(rt_model *model, int n);
 
+/* Finds where a NaN or Inf first appears in a training step on the first n
+ * images of the current batch: the parameters, the input, then every op's
+ * output through the forward pass, the loss and the backward pass, in
+ * order. Writes a description of the first bad value into where ("" when
+ * all is finite). Slow (a device round trip per op): for diagnosis.
+ * state is scratch device memory for the loss. */
+rt_status rt_model_trace_nonfinite(rt_model *model, int n, rt_step_state *state, char *where,
+                                   size_t where_size, rt_error *err);
+
 /* Class probabilities (softmax of the logits, computed in double) of n
  * images given on the host as n x 784 floats in [0, 1], n at most the
  * model's batch size. */

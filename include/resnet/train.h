@@ -30,6 +30,7 @@ typedef struct rt_train_config {
     int eval_every;        /* evaluate on the test set every N epochs; 0 = only at the end */
     int log_every;         /* a loss line every N steps of an epoch, 100 */
     double progress_interval; /* seconds between progress events; 0 = none */
+    int detect_anomaly;    /* check every step; on NaN/Inf name the first op that made it */
     const volatile sig_atomic_t *stop_flag; /* non-zero asks the run to stop after the current step */
 } rt_train_config;
 

@@ -222,7 +222,7 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
             VALUE();
             o->init_path = v;
         } else if (!strcmp(a, "--detect-anomaly")) {
-            o->detect_anomaly = 1;
+            o->train.detect_anomaly = 1;
         } else if (!strcmp(a, "--json")) {
             o->json = 1;
         } else {

@@ -29,7 +29,6 @@ typedef struct cli_options {
     int save_every;           /* --save-every N steps */
     const char *resume_path;  /* --resume */
     const char *init_path;    /* --init */
-    int detect_anomaly;
     /* evaluate / predict */
     const char *checkpoint;   /* their first argument */
     const char **images;      /* predict's images */

@@ -1,35 +1,42 @@
-/* Adam over the flat parameter buffer, in the order of operations of
- * PyTorch's single-tensor implementation:
- *   m = lerp(m, g, 1 - beta1)
- *   v = v * beta2 + (1 - beta2) * g * g
- *   p = p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
- * Bias corrections are computed in double, as PyTorch does in Python. */
+/* Adam over the flat parameter buffer, rounding as PyTorch's single-tensor
+ * implementation does on the CPU (tests/fixtures/README.md shows how that
+ * was established): with w = 1 - beta1, c = 1 - beta2, s = -lr / (1 -
+ * beta1^t) and k = sqrt(1 - beta2^t), the scalars computed in double as
+ * Python does and rounded to float once,
+ *   m = fma(w, g - m, m)                  torch.lerp, weight < 0.5
+ *   v = fma(c * g, g, v * beta2)          mul_ then addcmul_
+ *   p = p + (s * m) / (sqrt(v) / k + eps) addcdiv_
+ * so that given the same gradients the parameters match bit for bit. */
 #include <math.h>
 
 #include "cpu_backend.h"
 
 rt_status cpu_adam(void *vctx, size_t count, float *params, const float *grads, float *m,
-                   float *v, const rt_adam_config *cfg, const rt_step_state *state)
+                   float *v, const rt_adam_config *cfg, rt_step_state *state)
 {
     cpu_ctx *ctx = vctx;
     double t = (double)(state->steps + 1);
     double bias1 = 1.0 - pow((double)cfg->beta1, t);
     double bias2 = 1.0 - pow((double)cfg->beta2, t);
-    float step_size = (float)((double)state->lr / bias1);
+    float neg_step = (float)(-(double)state->lr / bias1);
     float bias2_sqrt = (float)sqrt(bias2);
     float w1 = (float)(1.0 - (double)cfg->beta1);
     float w2 = (float)(1.0 - (double)cfg->beta2);
     float beta2 = cfg->beta2, eps = cfg->eps, decay = cfg->weight_decay;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    int nonfinite = 0;
+    #pragma omp parallel for num_threads(ctx->threads) schedule(static) reduction(| : nonfinite)
     for (size_t i = 0; i < count; i++) {
         float g = grads[i];
+        nonfinite |= !isfinite(g);
         if (decay != 0.0f)
-            g += decay * params[i];
-        /* torch.lerp: weight < 0.5 uses start + w * (end - start) */
-        m[i] = w1 < 0.5f ? m[i] + w1 * (g - m[i]) : g - (g - m[i]) * (1.0f - w1);
-        v[i] = v[i] * beta2 + w2 * g * g;
+            g = fmaf(decay, params[i], g);
+        /* torch.lerp: start + w * (end - start) for w < 0.5, else end - (end - start) * (1 - w) */
+        m[i] = w1 < 0.5f ? fmaf(w1, g - m[i], m[i]) : g - (g - m[i]) * (1.0f - w1);
+        v[i] = fmaf(w2 * g, g, v[i] * beta2);
         float denom = sqrtf(v[i]) / bias2_sqrt + eps;
-        params[i] -= step_size * (m[i] / denom);
+        params[i] = params[i] + (neg_step * m[i]) / denom;
     }
+    if (nonfinite && state->nonfinite_step < 0)
+        state->nonfinite_step = state->steps;
     return RT_OK;
 }

@@ -58,7 +58,7 @@ rt_status cpu_linear_backward_params(void *ctx, int n, int in, int out, const fl
 rt_status cpu_softmax_cross_entropy(void *ctx, int n, int classes, const float *logits,
                                     const int32_t *labels, float *dlogits, rt_step_state *state);
 rt_status cpu_adam(void *ctx, size_t count, float *params, const float *grads, float *m,
-                   float *v, const rt_adam_config *cfg, const rt_step_state *state);
+                   float *v, const rt_adam_config *cfg, rt_step_state *state);
 rt_status cpu_step_advance(void *ctx, rt_step_state *state, int n, int optimizer_step);
 
 #endif

@@ -124,7 +124,7 @@ rt_status cuda_softmax_cross_entropy(void *ctx, int n, int classes, const float 
                                      const int32_t *labels, float *dlogits,
                                      rt_step_state *state);
 rt_status cuda_adam(void *ctx, size_t count, float *params, const float *grads, float *m,
-                    float *v, const rt_adam_config *cfg, const rt_step_state *state);
+                    float *v, const rt_adam_config *cfg, rt_step_state *state);
 rt_status cuda_step_advance(void *ctx, rt_step_state *state, int n, int optimizer_step);
 
 #endif

@@ -72,7 +72,7 @@ rt_status cuda_softmax_cross_entropy(void *vctx, int n, int classes, const float
 }
 
 rt_status cuda_adam(void *vctx, size_t count, float *params, const float *grads, float *m,
-                    float *v, const rt_adam_config *cfg, const rt_step_state *state)
+                    float *v, const rt_adam_config *cfg, rt_step_state *state)
 {
     cuda_ctx *ctx = vctx;
     CUDA_TRY(ctx, rtk_adam(params, grads, m, v, count, *cfg, state, ctx->stream));

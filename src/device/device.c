@@ -284,7 +284,7 @@ rt_status rt_op_softmax_cross_entropy(rt_device *dev, int n, int classes, const 
 }
 
 rt_status rt_op_adam(rt_device *dev, size_t count, float *params, const float *grads, float *m,
-                     float *v, const rt_adam_config *cfg, const rt_step_state *state)
+                     float *v, const rt_adam_config *cfg, rt_step_state *state)
 {
     CHECK_ARG(dev, count > 0 && params && grads && m && v && cfg && state);
     return BACKEND(dev)->adam(CTX(dev), count, params, grads, m, v, cfg, state);

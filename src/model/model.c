@@ -2,6 +2,7 @@
  * over one flat parameter buffer and an activation arena sized once for the
  * largest batch, so a step allocates nothing. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,8 +43,13 @@ static const conv_layer CONV[CONV_COUNT] = {
     [L_R22] = {P_R22W, 30, 5, 5, 15, 3, 1},
 };
 
+/* Called after every op while tracing a non-finite value (NULL otherwise). */
+typedef rt_status (*check_fn)(void *ctx, const char *what, const float *data, size_t count);
+
 struct rt_model {
     rt_device *dev;
+    check_fn check;
+    void *check_ctx;
     int max_batch;
     size_t flat;
     float *state;      /* params | grads | adam m | adam v, each `flat` floats */
@@ -159,11 +165,35 @@ rt_status rt_model_download_params(rt_model *m, float *host, rt_error *err)
             return st_;                  \
     } while (0)
 
+/* While tracing, checks an op's output; `what` names it. */
+#define CHECKED(what, ptr, count)                                              \
+    do {                                                                       \
+        if (m->check)                                                          \
+            TRY(m->check(m->check_ctx, what, ptr, count));                     \
+    } while (0)
+
+static size_t act_count(int which, int n) { return (size_t)n * ACT_SIZE[which]; }
+
+static const char *conv_name(int layer)
+{
+    static const char *const names[CONV_COUNT] = {
+        [L_C1] = "conv1", [L_R11] = "resblock1.conv1", [L_R12] = "resblock1.conv2",
+        [L_C2] = "conv2", [L_R21] = "resblock2.conv1", [L_R22] = "resblock2.conv2",
+    };
+    return names[layer];
+}
+
 static rt_status conv_forward(rt_model *m, int layer, int n, int in, int out)
 {
     rt_conv_shape s = conv_shape(layer, n);
     int w = CONV[layer].weight;
-    return rt_op_conv_forward(m->dev, &s, act(m, in), param(m, w), param(m, w + 1), act(m, out));
+    TRY(rt_op_conv_forward(m->dev, &s, act(m, in), param(m, w), param(m, w + 1), act(m, out)));
+    if (m->check) {
+        char what[96];
+        snprintf(what, sizeof what, "the output of %s (forward)", conv_name(layer));
+        TRY(m->check(m->check_ctx, what, act(m, out), act_count(out, n)));
+    }
+    return RT_OK;
 }
 
 rt_status rt_model_forward(rt_model *m, int n)
@@ -171,18 +201,33 @@ rt_status rt_model_forward(rt_model *m, int n)
     rt_device *d = m->dev;
     TRY(conv_forward(m, L_C1, n, A_X, A_C1));
     TRY(rt_op_maxpool2_forward(d, n, 20, 24, 24, 1, act(m, A_C1), act(m, A_A1)));
+    CHECKED("the output of relu(maxpool(conv1)) (forward)", act(m, A_A1), act_count(A_A1, n));
     TRY(conv_forward(m, L_R11, n, A_A1, A_R1M));
     TRY(conv_forward(m, L_R12, n, A_R1M, A_R1O));
-    TRY(rt_op_add_relu_forward(d, (size_t)n * ACT_SIZE[A_B1], act(m, A_R1O), act(m, A_A1),
-                               act(m, A_B1)));
+    TRY(rt_op_add_relu_forward(d, act_count(A_B1, n), act(m, A_R1O), act(m, A_A1), act(m, A_B1)));
+    CHECKED("the output of resblock1 (forward)", act(m, A_B1), act_count(A_B1, n));
     TRY(conv_forward(m, L_C2, n, A_B1, A_C2));
     TRY(rt_op_maxpool2_forward(d, n, 15, 10, 10, 1, act(m, A_C2), act(m, A_A2)));
+    CHECKED("the output of relu(maxpool(conv2)) (forward)", act(m, A_A2), act_count(A_A2, n));
     TRY(conv_forward(m, L_R21, n, A_A2, A_R2M));
     TRY(conv_forward(m, L_R22, n, A_R2M, A_R2O));
-    TRY(rt_op_add_relu_forward(d, (size_t)n * ACT_SIZE[A_B2], act(m, A_R2O), act(m, A_A2),
-                               act(m, A_B2)));
-    return rt_op_linear_forward(d, n, 375, 10, act(m, A_B2), param(m, P_FCW), param(m, P_FCB),
-                                act(m, A_LOGITS));
+    TRY(rt_op_add_relu_forward(d, act_count(A_B2, n), act(m, A_R2O), act(m, A_A2), act(m, A_B2)));
+    CHECKED("the output of resblock2 (forward)", act(m, A_B2), act_count(A_B2, n));
+    TRY(rt_op_linear_forward(d, n, 375, 10, act(m, A_B2), param(m, P_FCW), param(m, P_FCB),
+                             act(m, A_LOGITS)));
+    CHECKED("the logits, the output of full_c (forward)", act(m, A_LOGITS), act_count(A_LOGITS, n));
+    return RT_OK;
+}
+
+/* While tracing, checks the gradient of parameter tensor `index`. */
+static rt_status check_grad(rt_model *m, int index)
+{
+    if (!m->check)
+        return RT_OK;
+    const rt_param_info *p = rt_model_param_info(index);
+    char what[96];
+    snprintf(what, sizeof what, "the gradient of %s (backward)", p->name);
+    return m->check(m->check_ctx, what, grad(m, index), p->count);
 }
 
 /* Weight and bias gradients of one convolution, and the gradient of its
@@ -192,36 +237,122 @@ static rt_status conv_backward(rt_model *m, int layer, int n, int in, int dout, 
     rt_conv_shape s = conv_shape(layer, n);
     int w = CONV[layer].weight;
     TRY(rt_op_conv_backward_filter(m->dev, &s, act(m, in), act(m, dout), grad(m, w)));
+    TRY(check_grad(m, w));
     TRY(rt_op_conv_backward_bias(m->dev, &s, act(m, dout), grad(m, w + 1)));
-    if (dx >= 0)
+    TRY(check_grad(m, w + 1));
+    if (dx >= 0) {
         TRY(rt_op_conv_backward_data(m->dev, &s, act(m, dout), param(m, w), act(m, dx), beta));
+        if (m->check) {
+            char what[96];
+            snprintf(what, sizeof what, "the gradient of the input of %s (backward)",
+                     conv_name(layer));
+            TRY(m->check(m->check_ctx, what, act(m, dx), act_count(dx, n)));
+        }
+    }
     return RT_OK;
 }
 
 rt_status rt_model_backward(rt_model *m, int n)
 {
     rt_device *d = m->dev;
+    CHECKED("the gradient of the loss with respect to the logits", act(m, G_LOGITS),
+            act_count(G_LOGITS, n));
     TRY(rt_op_linear_backward_params(d, n, 375, 10, act(m, A_B2), act(m, G_LOGITS),
                                      grad(m, P_FCW), grad(m, P_FCB)));
+    TRY(check_grad(m, P_FCW));
+    TRY(check_grad(m, P_FCB));
     TRY(rt_op_linear_backward_data(d, n, 375, 10, act(m, G_LOGITS), param(m, P_FCW),
                                    act(m, G_B2)));
+    CHECKED("the gradient of the output of resblock2 (backward)", act(m, G_B2), act_count(G_B2, n));
     /* resblock2: G_S2 is the gradient of both branches of the join; the
      * convolution branch's input gradient is then added to it. */
-    TRY(rt_op_add_relu_backward(d, (size_t)n * ACT_SIZE[A_B2], act(m, A_B2), act(m, G_B2),
-                                act(m, G_S2)));
+    TRY(rt_op_add_relu_backward(d, act_count(A_B2, n), act(m, A_B2), act(m, G_B2), act(m, G_S2)));
     TRY(conv_backward(m, L_R22, n, A_R2M, G_S2, G_R2M, 0.0f));
     TRY(conv_backward(m, L_R21, n, A_A2, G_R2M, G_S2, 1.0f));
     TRY(rt_op_maxpool2_backward(d, n, 15, 10, 10, 1, act(m, A_C2), act(m, A_A2), act(m, G_S2),
                                 act(m, G_C2)));
+    CHECKED("the gradient of the output of conv2 (backward)", act(m, G_C2), act_count(G_C2, n));
     TRY(conv_backward(m, L_C2, n, A_B1, G_C2, G_B1, 0.0f));
     /* resblock1, as resblock2 */
-    TRY(rt_op_add_relu_backward(d, (size_t)n * ACT_SIZE[A_B1], act(m, A_B1), act(m, G_B1),
-                                act(m, G_S1)));
+    TRY(rt_op_add_relu_backward(d, act_count(A_B1, n), act(m, A_B1), act(m, G_B1), act(m, G_S1)));
     TRY(conv_backward(m, L_R12, n, A_R1M, G_S1, G_R1M, 0.0f));
     TRY(conv_backward(m, L_R11, n, A_A1, G_R1M, G_S1, 1.0f));
     TRY(rt_op_maxpool2_backward(d, n, 20, 24, 24, 1, act(m, A_C1), act(m, A_A1), act(m, G_S1),
                                 act(m, G_C1)));
+    CHECKED("the gradient of the output of conv1 (backward)", act(m, G_C1), act_count(G_C1, n));
     return conv_backward(m, L_C1, n, A_X, G_C1, -1, 0.0f);
+}
+
+/* ---- tracing a NaN or Inf to the op that made it ------------------------ */
+typedef struct trace_ctx {
+    rt_model *m;
+    float *host;
+    size_t host_count;
+    char *where;
+    size_t where_size;
+    rt_error *err;
+    int found;     /* a bad value was found: `where` names it */
+    int own_error; /* trace_check itself failed: err says why */
+} trace_ctx;
+
+/* The status that stops a traced pass at the first bad value. */
+#define FOUND RT_ERR_NUMERIC
+
+static rt_status trace_check(void *vctx, const char *what, const float *data, size_t count)
+{
+    trace_ctx *c = vctx;
+    if (count > c->host_count) {
+        float *grown = realloc(c->host, count * sizeof *grown);
+        if (!grown) {
+            c->own_error = 1;
+            return rt_error_set(c->err, RT_ERR_NOMEM, "out of host memory tracing NaN/Inf");
+        }
+        c->host = grown;
+        c->host_count = count;
+    }
+    if (rt_device_download(c->m->dev, c->host, data, count * sizeof *c->host) != RT_OK) {
+        c->own_error = 1;
+        return rt_device_take_error(c->m->dev, c->err);
+    }
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(c->host[i])) {
+            snprintf(c->where, c->where_size, "%s (element %zu is %g)", what, i,
+                     (double)c->host[i]);
+            c->found = 1;
+            return FOUND;
+        }
+    return RT_OK;
+}
+
+rt_status rt_model_trace_nonfinite(rt_model *m, int n, rt_step_state *state, char *where,
+                                   size_t where_size, rt_error *err)
+{
+    trace_ctx c = {m, NULL, 0, where, where_size, err, 0, 0};
+    where[0] = '\0';
+    rt_status st = RT_OK;
+    for (int i = 0; i < RT_MODEL_TENSORS && st == RT_OK; i++) {
+        const rt_param_info *p = rt_model_param_info(i);
+        char what[96];
+        snprintf(what, sizeof what, "the parameter %s itself", p->name);
+        st = trace_check(&c, what, param(m, i), p->count);
+    }
+    if (st == RT_OK)
+        st = trace_check(&c, "the input images", act(m, A_X), act_count(A_X, n));
+    m->check = trace_check;
+    m->check_ctx = &c;
+    if (st == RT_OK)
+        st = rt_model_forward(m, n);
+    if (st == RT_OK)
+        st = rt_op_softmax_cross_entropy(m->dev, n, RT_MODEL_CLASSES, act(m, A_LOGITS),
+                                         m->labels, act(m, G_LOGITS), state);
+    if (st == RT_OK)
+        st = rt_model_backward(m, n);
+    m->check = NULL;
+    m->check_ctx = NULL;
+    free(c.host);
+    if (st == RT_OK || c.found)
+        return RT_OK; /* `where` says what was found, "" for nothing */
+    return c.own_error ? st : rt_device_take_error(m->dev, err);
 }
 
 rt_status rt_model_predict(rt_model *m, const float *images, int n, float *probabilities,

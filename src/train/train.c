@@ -242,9 +242,9 @@ rt_status rt_trainer_set_position(rt_trainer *t, const rt_train_position *pos, r
     return begin_epoch(t, err);
 }
 
-static rt_status train_step_fn(void *ctx)
+/* The gradients of the next batch: load, forward, loss, backward. */
+static rt_status gradients(rt_trainer *t)
 {
-    rt_trainer *t = ctx;
     rt_device *d = t->dev;
     rt_model *m = t->model;
     int n = t->step_n;
@@ -254,10 +254,72 @@ static rt_status train_step_fn(void *ctx)
     TRY(rt_model_forward(m, n));
     TRY(rt_op_softmax_cross_entropy(d, n, RT_MODEL_CLASSES, rt_model_logits(m),
                                     rt_model_labels(m), rt_model_dlogits(m), t->train_state));
-    TRY(rt_model_backward(m, n));
-    TRY(rt_op_adam(d, rt_model_flat_size(), rt_model_params(m), rt_model_grads(m),
+    return rt_model_backward(m, n);
+}
+
+/* The optimiser step, and the step's end. */
+static rt_status update(rt_trainer *t)
+{
+    rt_model *m = t->model;
+    TRY(rt_op_adam(t->dev, rt_model_flat_size(), rt_model_params(m), rt_model_grads(m),
                    rt_model_adam_m(m), rt_model_adam_v(m), &t->cfg.adam, t->train_state));
-    return rt_op_step_advance(d, t->train_state, n, 1);
+    return rt_op_step_advance(t->dev, t->train_state, t->step_n, 1);
+}
+
+static rt_status train_step_fn(void *ctx)
+{
+    TRY(gradients(ctx));
+    return update(ctx);
+}
+
+static int steps_per_epoch(const rt_trainer *t)
+{
+    return (t->train_count + t->cfg.batch_size - 1) / t->cfg.batch_size;
+}
+
+/* --detect-anomaly: a step run eagerly with a check between the backward
+ * pass and Adam; at the first NaN or Inf the step is traced op by op (the
+ * parameters are still those that produced it) to name where it began. */
+static rt_status checked_train_step(rt_trainer *t, rt_error *err)
+{
+    rt_model *m = t->model;
+    size_t flat = rt_model_flat_size();
+    if (gradients(t) != RT_OK)
+        return device_failed(t, err);
+    rt_step_state s;
+    float *grads = malloc(flat * sizeof *grads);
+    if (!grads)
+        return rt_error_set(err, RT_ERR_NOMEM, "out of host memory checking gradients");
+    int bad = 0;
+    if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK ||
+        rt_device_download(t->dev, grads, rt_model_grads(m), flat * sizeof *grads) != RT_OK) {
+        free(grads);
+        return device_failed(t, err);
+    }
+    bad = !isfinite(s.loss);
+    for (size_t i = 0; i < flat && !bad; i++)
+        bad = !isfinite(grads[i]);
+    free(grads);
+    if (bad) {
+        char where[256];
+        rt_step_state *scratch = rt_device_alloc(t->dev, sizeof *scratch);
+        if (!scratch)
+            return device_failed(t, err);
+        rt_status st = rt_model_trace_nonfinite(m, t->step_n, scratch, where, sizeof where, err);
+        rt_device_free(t->dev, scratch);
+        if (st != RT_OK)
+            return st;
+        int64_t step = t->pos.steps + 1;
+        int per_epoch = steps_per_epoch(t);
+        return rt_error_set(err, RT_ERR_NUMERIC,
+                            "NaN or Inf at step %lld (epoch %lld, batch %lld): it first appears in %s",
+                            (long long)step, (long long)((step - 1) / per_epoch + 1),
+                            (long long)((step - 1) % per_epoch + 1),
+                            where[0] ? where : "the loss (every op's output was finite when traced)");
+    }
+    if (update(t) != RT_OK)
+        return device_failed(t, err);
+    return RT_OK;
 }
 
 static rt_status eval_step_fn(void *ctx)
@@ -279,7 +341,9 @@ static rt_status run_train_step(rt_trainer *t, rt_error *err)
 {
     int remaining = t->train_count - t->pos.cursor;
     t->step_n = remaining < t->cfg.batch_size ? remaining : t->cfg.batch_size;
-    if (rt_device_run_step(t->dev, KEY_TRAIN + t->step_n, train_step_fn, t) != RT_OK)
+    if (t->cfg.detect_anomaly)
+        TRY(checked_train_step(t, err));
+    else if (rt_device_run_step(t->dev, KEY_TRAIN + t->step_n, train_step_fn, t) != RT_OK)
         return device_failed(t, err);
     t->pos.cursor += t->step_n;
     t->pos.steps += 1;
@@ -328,10 +392,11 @@ static rt_status check_finite(rt_trainer *t, const rt_step_state *s, rt_error *e
     if (s->nonfinite_step < 0)
         return RT_OK;
     int64_t step = s->nonfinite_step + 1; /* 1-based, as the log counts */
-    int per_epoch = (t->train_count + t->cfg.batch_size - 1) / t->cfg.batch_size;
+    int per_epoch = steps_per_epoch(t);
     return rt_error_set(err, RT_ERR_NUMERIC,
-                        "the training loss became NaN or Inf at step %lld (epoch %lld, batch %lld); "
-                        "stopping (lower --lr, or rerun with --detect-anomaly to find the layer)",
+                        "NaN or Inf in the loss or the gradients at step %lld (epoch %lld, batch "
+                        "%lld); stopping (lower --lr, or rerun with --detect-anomaly to find the "
+                        "layer)",
                         (long long)step, (long long)((step - 1) / per_epoch + 1),
                         (long long)((step - 1) % per_epoch + 1));
 }
@@ -347,7 +412,7 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
     const rt_train_config *cfg = &t->cfg;
     if (t->train_count == 0)
         return rt_error_set(err, RT_ERR_USAGE, "this trainer was made without a training set");
-    int steps_per_epoch = (t->train_count + cfg->batch_size - 1) / cfg->batch_size;
+    int per_epoch = steps_per_epoch(t);
     rt_train_event ev;
     if (t->pos.cursor >= t->train_count) {
         t->pos.epoch += 1;
@@ -360,7 +425,7 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
         ev.kind = RT_EVENT_EPOCH_BEGIN;
         ev.epoch = t->pos.epoch + 1;
         ev.epochs = cfg->epochs;
-        ev.steps_per_epoch = steps_per_epoch;
+        ev.steps_per_epoch = per_epoch;
         if (emit(cb, cb_ctx, &ev))
             return rt_error_set(err, RT_ERR_INTERRUPTED, "stopped");
         if (rt_device_synchronize(t->dev) != RT_OK)
