@@ -16,8 +16,13 @@ deterministic algorithms:
                           single-tensor path: foreach=False, fused=False) on
                           training batches 0..4 in file order, from init.*
   adam5.losses            the loss of each of those 5 steps
+  adam5.grad<k>.<param>   the gradient PyTorch's step k (1..4) used (step 0's is
+                          first.grad.*): the tests feed them to our optimiser
   adam5.images/.labels    the 320 images and labels of those 5 batches, so the
                           Adam test needs no MNIST files
+
+and, beside it, pytorch_init.safetensors: the initial weights alone, as
+safetensors.torch.save_file(model.state_dict()) writes them.
 
 PyTorch is needed only to regenerate the file; the build and the tests read the
 committed output. Usage (from the repository root):
@@ -136,18 +141,21 @@ def batch_grads(model, images_u8, labels):
 
 
 def adam_steps(model, images_u8, labels):
-    """The seed's loop for ADAM_STEPS batches of 64; returns the losses."""
+    """The seed's loop for ADAM_STEPS batches of 64; returns the losses and
+    the gradient each step used (for the tests that feed PyTorch's own
+    gradients to our optimiser)."""
     opt = make_adam(model)
-    losses = []
+    losses, step_grads = [], []
     for s in range(ADAM_STEPS):
         xb = images_u8[s * BATCH:(s + 1) * BATCH]
         yb = labels[s * BATCH:(s + 1) * BATCH]
         loss = F.cross_entropy(model(to_input(xb)), yb)
         opt.zero_grad()
         loss.backward()
+        step_grads.append({n: p.grad.detach().clone() for n, p in model.named_parameters()})
         opt.step()
         losses.append(loss.detach().reshape(()))
-    return torch.stack(losses)
+    return torch.stack(losses), step_grads
 
 
 # --------------------------------------------------------------------------
@@ -177,7 +185,11 @@ def generate(data_dir, out):
 
     n5 = ADAM_STEPS * BATCH
     xa, ya = images[:n5].clone(), labels[:n5].clone()
-    losses = adam_steps(model, xa, ya)
+    losses, step_grads = adam_steps(model, xa, ya)
+    # step 0's gradient is first.grad.*; steps 1..4 are stored
+    for k in range(1, ADAM_STEPS):
+        for n, g in step_grads[k].items():
+            tensors[f'adam5.grad{k}.{n}'] = g
     tensors['adam5.images'] = xa
     tensors['adam5.labels'] = ya
     tensors['adam5.losses'] = losses
@@ -209,6 +221,11 @@ def generate(data_dir, out):
     save_file(tensors, out, metadata=meta)
     canonicalise_header(out)
     print(f'wrote {out}: {len(tensors)} tensors, {os.path.getsize(out)} bytes')
+    # The initial weights alone, as PyTorch saves a state_dict: resnet-train
+    # loads it with --init (the end-to-end test trains from it).
+    init_out = os.path.join(os.path.dirname(os.path.abspath(out)), 'pytorch_init.safetensors')
+    save_file(init, init_out, metadata={'format': 'pt'})
+    print(f'wrote {init_out}: the 14 initial weights (torch.manual_seed({SEED}))')
 
 
 def canonicalise_header(path):
@@ -298,7 +315,8 @@ def check(path, data_dir, seed_program):
     init = {n: t[f'init.{n}'] for n in names}
     size = os.path.getsize(path)
     print(f'{path}: {len(t)} tensors, {size} bytes')
-    expect(size < 1_500_000, 'file under 1.5 MB')
+    # 1.9 MB, most of it the four per-step gradient sets of adam5.grad<k>
+    expect(size < 2_500_000, 'file under 2.5 MB')
     expect(sum(v.numel() for v in init.values()) == 42790, '42790 parameters')
     for n, w in init.items():
         fan_in = w[0].numel() if w.dim() > 1 else None
@@ -354,10 +372,17 @@ def check(path, data_dir, seed_program):
     xa, ya = t['adam5.images'], t['adam5.labels']
     model = ResNet()
     model.load_state_dict(init)
-    losses = adam_steps(model, xa, ya)
+    losses, step_grads = adam_steps(model, xa, ya)
     sd = model.state_dict()
     expect(torch.equal(losses, t['adam5.losses']) and all(torch.equal(sd[n], t[f'adam5.{n}']) for n in names),
            'adam5: 5 torch.optim.Adam steps recomputed bit for bit')
+    expect(all(torch.equal(step_grads[k][n], t[f'adam5.grad{k}.{n}'])
+               for k in range(1, ADAM_STEPS) for n in names) and
+           all(torch.equal(step_grads[0][n], t[f'first.grad.{n}']) for n in names),
+           'adam5.grad<k>: the gradients of the 5 steps recomputed bit for bit')
+    init_file = load_file(os.path.join(os.path.dirname(os.path.abspath(path)), 'pytorch_init.safetensors'))
+    expect(sorted(init_file) == sorted(names) and all(torch.equal(init_file[n], init[n]) for n in names),
+           'pytorch_init.safetensors holds init.* under the state_dict names')
     expect(torch.equal(t['adam5.losses'][0], t['first.loss'][0]), 'adam5.losses[0] == first.loss')
 
     def grads_at(dtype):

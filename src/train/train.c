@@ -235,9 +235,14 @@ rt_status rt_trainer_set_position(rt_trainer *t, const rt_train_position *pos, r
     t->pos = *pos;
     t->order_epoch = -1;
     if (t->pos.cursor >= t->train_count) {
-        /* saved at the very end of an epoch: the next one starts afresh */
+        /* saved at the very end of an epoch: the next one starts afresh,
+         * with the shuffle generator as that epoch's shuffle left it */
+        t->rng = t->pos.epoch_rng;
+        if (t->cfg.shuffle)
+            rt_rng_shuffle(&t->rng, t->order_host, t->train_count);
         t->pos.epoch += 1;
         t->pos.cursor = 0;
+        t->pos.epoch_rng = t->rng;
     }
     return begin_epoch(t, err);
 }
@@ -432,12 +437,13 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
             return device_failed(t, err);
         double start = now_seconds(), last_progress = start;
         int32_t first_cursor = t->pos.cursor;
+        int stop = 0; /* a signal, or a callback asking to stop */
         while (t->pos.cursor < t->train_count) {
             TRY(run_train_step(t, err));
             int step = (t->pos.cursor + cfg->batch_size - 1) / cfg->batch_size;
             ev.step = step;
             ev.global_step = t->pos.steps;
-            int stop = cfg->stop_flag && *cfg->stop_flag;
+            stop |= cfg->stop_flag && *cfg->stop_flag;
             if (step % cfg->log_every == 0) {
                 rt_step_state s;
                 if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK)
@@ -460,8 +466,9 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
                     stop |= emit(cb, cb_ctx, &ev);
                 }
             }
-            int save_now = save_every > 0 && t->pos.steps % save_every == 0 &&
-                           t->pos.cursor < t->train_count;
+            if (t->pos.cursor >= t->train_count)
+                break; /* a stop now is handled where the epoch ends */
+            int save_now = save_every > 0 && t->pos.steps % save_every == 0;
             if (stop || save_now) {
                 rt_step_state s;
                 if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK)
@@ -482,7 +489,7 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
         ev.kind = RT_EVENT_EPOCH_END;
         ev.seconds = seconds;
         ev.images_per_second = (t->train_count - first_cursor) / seconds;
-        int stop = emit(cb, cb_ctx, &ev);
+        stop |= emit(cb, cb_ctx, &ev);
         /* the epoch is complete: the position moves to the next one */
         t->pos.epoch += 1;
         t->pos.cursor = 0;

@@ -7,7 +7,7 @@
  * From PyTorch's initial weights, for the first training batch and the last
  * (partial) one: the input conversion exactly, the logits and the loss to
  * 1e-5 relative, and every parameter gradient to a normalised mean squared
- * error of at most 1e-10. Then the Adam steps: see test_adam_steps(). */
+ * error of at most 1e-10. Then five Adam steps: see test_adam(). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +170,111 @@ static void test_batch(rt_model *m, const char *b, int n, const float *init)
     free(ref_grads);
 }
 
+/* Five Adam steps from PyTorch's initial weights on training batches 0..4.
+ *
+ * Teacher-forced: our optimiser fed the gradients PyTorch's own steps used
+ * (first.grad.*, adam5.grad<k>.*) must land on PyTorch's parameters after 5
+ * steps (adam5.*) within the issue's 1e-6 absolute. The arithmetic is the
+ * same to the rounding of every operation (cpu_adam.c); what remains is
+ * PyTorch's vectorised sqrt, which is one ulp below the correctly rounded
+ * root for ~0.6% of elements (tests/fixtures/README.md): ~3e-8 after 5 steps.
+ *
+ * Free-running: our own gradients at every step. The 1e-6 absolute limit
+ * cannot hold here, for a reason that is PyTorch's as much as ours: Adam's
+ * first steps move every parameter by about lr whatever the size of its
+ * gradient, so a gradient of ~1e-9 (below eps) whose last bits differ
+ * between two correct FP32 implementations moves the parameter by a
+ * different fraction of lr (~5e-5 after one step), and from step 3 a
+ * pooling or relu decision within rounding of a tie flips. PyTorch against
+ * itself (oneDNN off vs on, both FP32) differs by up to 1.4e-3 in single
+ * elements of adam5.*, its losses by 1.7e-5, and the relative L2 norm of the
+ * parameter updates (p5 - init) by up to 1.9e-2 (measured by
+ * tools/make_fixtures.py's author; see the fixture README). So this part
+ * checks what two correct FP32 implementations do agree on: each step's
+ * loss to FREE_LOSS_REL and each tensor's update to FREE_UPDATE_REL (the
+ * relative L2 norm of the difference of the updates). A wrong optimiser or
+ * gradient moves the update by O(1). */
+#define TEACHER_ABS 1e-6
+#define FREE_LOSS_REL 1e-4
+#define FREE_UPDATE_REL 5e-2
+
+static void test_adam(rt_model *m)
+{
+    size_t flat = rt_model_flat_size(), bytes = flat * sizeof(float);
+    float *init = malloc(bytes), *ref = malloc(bytes), *got = malloc(bytes), *g = malloc(bytes);
+    float *zero = calloc(flat, sizeof *zero);
+    flat_from_fixture("init.", init);
+    flat_from_fixture("adam5.", ref);
+    const float *ref_losses = need("adam5.losses")->data;
+    rt_adam_config adam = {0.9f, 0.999f, 1e-8f, 0.0f};
+    rt_step_state *dstate = rt_device_alloc(dev, sizeof(rt_step_state));
+    for (int forced = 1; forced >= 0; forced--) {
+        CHECK(rt_device_upload(dev, rt_model_params(m), init, bytes) == RT_OK);
+        CHECK(rt_device_upload(dev, rt_model_adam_m(m), zero, bytes) == RT_OK);
+        CHECK(rt_device_upload(dev, rt_model_adam_v(m), zero, bytes) == RT_OK);
+        rt_step_state st = {0};
+        st.nonfinite_step = -1;
+        st.lr = 1e-3f;
+        CHECK(rt_device_upload(dev, dstate, &st, sizeof st) == RT_OK);
+        double worst_loss = 0.0;
+        for (int k = 0; k < 5; k++) {
+            if (forced) {
+                char prefix[32];
+                snprintf(prefix, sizeof prefix, k == 0 ? "first.grad." : "adam5.grad%d.", k);
+                flat_from_fixture(prefix, g);
+                CHECK(rt_device_upload(dev, rt_model_grads(m), g, bytes) == RT_OK);
+            } else {
+                load_batch(m, "adam5.images", "adam5.labels", 64 * k, 64);
+                CHECK(rt_model_forward(m, 64) == RT_OK);
+                CHECK(rt_op_softmax_cross_entropy(dev, 64, 10, rt_model_logits(m),
+                                                  rt_model_labels(m), rt_model_dlogits(m),
+                                                  dstate) == RT_OK);
+                CHECK(rt_model_backward(m, 64) == RT_OK);
+                CHECK(rt_device_download(dev, &st, dstate, sizeof st) == RT_OK);
+                double rel = fabs((double)st.loss - ref_losses[k]) / fabs(ref_losses[k]);
+                worst_loss = fmax(worst_loss, rel);
+                CHECKF(rel <= FREE_LOSS_REL, "free-running step %d: loss %.9g vs PyTorch %.9g", k + 1,
+                       st.loss, ref_losses[k]);
+            }
+            CHECK(rt_op_adam(dev, flat, rt_model_params(m), rt_model_grads(m), rt_model_adam_m(m),
+                             rt_model_adam_v(m), &adam, dstate) == RT_OK);
+            CHECK(rt_op_step_advance(dev, dstate, 64, 1) == RT_OK);
+        }
+        CHECK(rt_device_download(dev, got, rt_model_params(m), bytes) == RT_OK);
+        double worst_abs = 0.0, worst_update = 0.0;
+        for (int i = 0; i < RT_MODEL_TENSORS; i++) {
+            const rt_param_info *p = rt_model_param_info(i);
+            double d = rt_test_max_abs_diff(ref + p->offset, got + p->offset, p->count);
+            double num = 0.0, den = 0.0;
+            for (size_t j = p->offset; j < p->offset + p->count; j++) {
+                double du = ((double)got[j] - init[j]) - ((double)ref[j] - init[j]);
+                double u = (double)ref[j] - init[j];
+                num += du * du;
+                den += u * u;
+            }
+            double upd = sqrt(num / den);
+            worst_abs = fmax(worst_abs, d);
+            worst_update = fmax(worst_update, upd);
+            if (forced)
+                CHECKF(d <= TEACHER_ABS, "teacher-forced Adam, %s after 5 steps: max |diff| %.3g",
+                       p->name, d);
+            else
+                CHECKF(upd <= FREE_UPDATE_REL,
+                       "free-running, %s after 5 steps: update differs by %.3g (relative L2)",
+                       p->name, upd);
+        }
+        if (forced)
+            printf("adam, PyTorch's gradients: after 5 steps max |diff| %.3g (limit %.0e)\n",
+                   worst_abs, TEACHER_ABS);
+        else
+            printf("adam, our gradients: after 5 steps max |diff| %.3g, worst update difference "
+                   "%.3g relative L2 (limit %.0e), worst loss %.3g relative (limit %.0e)\n",
+                   worst_abs, worst_update, FREE_UPDATE_REL, worst_loss, FREE_LOSS_REL);
+    }
+    rt_device_free(dev, dstate);
+    free(init), free(ref), free(got), free(g), free(zero);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -203,6 +308,7 @@ int main(int argc, char **argv)
     test_batch(m, "first", 64, init);
     test_batch(m, "last", 32, init);
     free(init);
+    test_adam(m);
     rt_model_destroy(m);
     rt_device_close(dev);
     rt_safetensors_free(file);

@@ -1,0 +1,101 @@
+/* Resuming from any saved position continues the run exactly: a shuffled
+ * run of three epochs, interrupted at every kind of position (mid-epoch,
+ * at an epoch's last step before the epoch was closed, after it was
+ * closed), ends with the same parameters as the uninterrupted run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "resnet/checkpoint.h"
+#include "resnet/model.h"
+#include "resnet/train.h"
+#include "test_support.h"
+
+enum { COUNT = 200, BATCH = 32 }; /* 7 steps an epoch, the last of 8 images */
+
+static rt_device *dev;
+static rt_dataset set;
+
+static rt_trainer *new_trainer(void)
+{
+    rt_train_config cfg;
+    rt_train_config_default(&cfg);
+    cfg.epochs = 3;
+    cfg.batch_size = BATCH;
+    cfg.shuffle = 1;
+    cfg.seed = 9;
+    rt_trainer *t = NULL;
+    rt_error err;
+    CHECK(rt_trainer_create(dev, &set, &set, &cfg, &t, &err) == RT_OK);
+    return t;
+}
+
+static float *params_of(rt_trainer *t)
+{
+    float *p = malloc(rt_model_flat_size() * sizeof *p);
+    rt_error err;
+    CHECK(rt_model_download_params(rt_trainer_model(t), p, &err) == RT_OK);
+    return p;
+}
+
+/* Runs `steps` steps with rt_trainer_step, saves, and resumes in a new
+ * trainer that runs to the end; returns the final parameters. */
+static float *interrupted(int steps, const char *path)
+{
+    rt_error err;
+    rt_trainer *a = new_trainer();
+    for (int i = 0; i < steps; i++)
+        CHECK(rt_trainer_step(a, &err) == RT_OK);
+    CHECK(rt_trainer_save(a, path, &err) == RT_OK);
+    rt_trainer_destroy(a);
+    rt_checkpoint ck;
+    CHECK(rt_checkpoint_load(path, &ck, &err) == RT_OK);
+    rt_trainer *b = new_trainer();
+    CHECK(rt_trainer_restore(b, &ck, &err) == RT_OK);
+    rt_checkpoint_free(&ck);
+    CHECKF(rt_trainer_run(b, 0, NULL, NULL, &err) == RT_OK, "%s", err.message);
+    float *p = params_of(b);
+    rt_trainer_destroy(b);
+    return p;
+}
+
+int main(void)
+{
+    rt_error err;
+    rt_device_config cfg;
+    rt_device_config_default(&cfg);
+    if (rt_device_open("cpu", &cfg, &dev, &err) != RT_OK)
+        return 1;
+    set.count = COUNT, set.rows = 28, set.cols = 28;
+    set.images = malloc(COUNT * 784);
+    set.labels = malloc(COUNT);
+    rt_rng rng;
+    rt_rng_seed(&rng, 1);
+    for (int i = 0; i < COUNT * 784; i++)
+        set.images[i] = (uint8_t)rt_rng_below(&rng, 256);
+    for (int i = 0; i < COUNT; i++)
+        set.labels[i] = (uint8_t)rt_rng_below(&rng, 10);
+    char dir[256], path[300];
+    CHECK(rt_test_tempdir(dir, sizeof dir) == 0);
+    snprintf(path, sizeof path, "%s/ck.safetensors", dir);
+
+    rt_trainer *whole = new_trainer();
+    CHECK(rt_trainer_run(whole, 0, NULL, NULL, &err) == RT_OK);
+    float *expected = params_of(whole);
+    rt_trainer_destroy(whole);
+    size_t bytes = rt_model_flat_size() * sizeof(float);
+    /* 3: mid-epoch; 7: the first epoch's last step done, the epoch not yet
+     * closed (cursor == COUNT); 8 and 10: into the second epoch */
+    const int points[] = {3, 7, 8, 10, 14};
+    for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
+        float *got = interrupted(points[i], path);
+        CHECKF(memcmp(got, expected, bytes) == 0,
+               "saved after %d steps and resumed: parameters differ", points[i]);
+        free(got);
+    }
+    free(expected);
+    remove(path);
+    remove(dir);
+    rt_dataset_free(&set);
+    rt_device_close(dev);
+    return rt_test_finish("test_resume_position");
+}
