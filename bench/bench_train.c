@@ -79,8 +79,10 @@ static void emit(const bench_opts *o, rt_device *dev, int batch, const char *met
            metric, median((double *)values, n), lo, hi);
     for (int i = 0; i < n; i++)
         printf("%s%.1f", i ? ", " : "", values[i]);
-    printf("], \"precision\": \"%s\", \"peak_host_rss_mib\": %.1f, \"peak_device_mib\": %.1f%s}\n",
-           o->cfg.precision == RT_PRECISION_TF32 ? "tf32" : "fp32", peak_rss_mib(),
+    printf("], \"precision\": \"%s\", \"cudnn_benchmark\": %s, \"peak_host_rss_mib\": %.1f, "
+           "\"peak_device_mib\": %.1f%s}\n",
+           o->cfg.precision == RT_PRECISION_TF32 ? "tf32" : "fp32",
+           o->cfg.cudnn_benchmark ? "true" : "false", peak_rss_mib(),
            (double)rt_device_peak_bytes(dev) / (1 << 20), extra);
     fflush(stdout);
 }
@@ -111,7 +113,7 @@ static int bench_batch(const bench_opts *o, rt_device *dev, const rt_dataset *tr
             *startup = now() - process_start;
         }
     }
-    double rates[MAX_REPEATS], epoch_times[MAX_REPEATS];
+    double rates[MAX_REPEATS] = {0}, epoch_times[MAX_REPEATS] = {0};
     for (int r = 0; r < o->repeats; r++) {
         if (rt_device_synchronize(dev) != RT_OK)
             return fail(&(rt_error){RT_ERR_DEVICE, "synchronize failed"});
@@ -183,6 +185,8 @@ int main(int argc, char **argv)
             o.cfg.precision = !strcmp(argv[++i], "tf32") ? RT_PRECISION_TF32 : RT_PRECISION_FP32;
         else if (!strcmp(a, "--no-graphs"))
             o.cfg.graphs = 0;
+        else if (!strcmp(a, "--cudnn-benchmark"))
+            o.cfg.cudnn_benchmark = 1;
         else if (!strcmp(a, "--batch-size") && more) {
             while (i + 1 < argc && argv[i + 1][0] != '-' && o.nbatches < MAX_BATCHES)
                 o.batches[o.nbatches++] = atoi(argv[++i]);
@@ -198,7 +202,7 @@ int main(int argc, char **argv)
             o.data = argv[++i];
         else {
             fprintf(stderr, "usage: bench_train [--device cpu|cuda] [--threads N] "
-                            "[--precision fp32|tf32] [--no-graphs] [--batch-size N ...] "
+                            "[--precision fp32|tf32] [--no-graphs] [--cudnn-benchmark] [--batch-size N ...] "
                             "[--max-steps N] [--warmup-steps N] [--repeats R] [--eval] "
                             "[--data DIR]\n");
             return 2;

@@ -5,11 +5,12 @@
 #include "kernels.h"
 #include "launch.cuh"
 
-__global__ void bias_add_kernel(float *y, const float *bias, size_t total, int channels,
-                                int inner)
+__global__ void bias_add_kernel(float *y, const float *bias, unsigned total, unsigned channels,
+                                unsigned inner)
 {
-    for (size_t idx = RTK_FIRST; idx < total; idx += RTK_STRIDE) {
-        int c = (int)((idx / (size_t)inner) % (size_t)channels);
+    for (unsigned idx = blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += gridDim.x * blockDim.x) {
+        unsigned c = (idx / inner) % channels;
         y[idx] = __fadd_rn(y[idx], bias[c]);
     }
 }
@@ -17,23 +18,29 @@ __global__ void bias_add_kernel(float *y, const float *bias, size_t total, int c
 extern "C" cudaError_t rtk_bias_add(float *y, const float *bias, int n, int channels, int inner,
                                     cudaStream_t stream)
 {
+    /* 32-bit indices: a batch of at most 65536 of the model's largest
+     * activation (11520 floats) is under 2^30 */
     size_t total = (size_t)n * (size_t)channels * (size_t)inner;
-    bias_add_kernel<<<rtk_blocks(total), RTK_THREADS, 0, stream>>>(y, bias, total, channels,
-                                                                   inner);
+    if (total >= (1u << 31))
+        return cudaErrorInvalidValue;
+    bias_add_kernel<<<rtk_blocks(total), RTK_THREADS, 0, stream>>>(
+        y, bias, (unsigned)total, (unsigned)channels, (unsigned)inner);
     return cudaGetLastError();
 }
 
-/* One block per channel; each thread sums a strided share in double, then a
- * fixed tree adds the shares. */
+/* One block per channel. Thread t sums in double the elements t, t + B,
+ * t + 2B, ... of each image's plane of that channel, image after image (no
+ * division in the loop); then a fixed tree adds the B partial sums. The
+ * order never changes, so repeated runs give identical bits. */
 __global__ void channel_sum_kernel(const float *x, float *sum, int n, int channels, int inner)
 {
     __shared__ double partial[RTK_THREADS];
     const int c = blockIdx.x;
-    const size_t per_channel = (size_t)n * (size_t)inner;
     double acc = 0.0;
-    for (size_t j = threadIdx.x; j < per_channel; j += blockDim.x) {
-        size_t i = j / (size_t)inner, k = j % (size_t)inner;
-        acc += (double)x[(i * (size_t)channels + (size_t)c) * (size_t)inner + k];
+    for (int i = 0; i < n; i++) {
+        const float *plane = x + ((size_t)i * (size_t)channels + (size_t)c) * (size_t)inner;
+        for (int k = threadIdx.x; k < inner; k += blockDim.x)
+            acc += (double)plane[k];
     }
     partial[threadIdx.x] = acc;
     __syncthreads();

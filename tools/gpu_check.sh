@@ -12,8 +12,14 @@
 # RESNET_TRAIN_DATA the MNIST folder (default: .data/mnist of the checkout
 # when present, since ../shared does not travel to the GPU machine).
 #
+# GPU_CHECK_MODE=quick runs only the GPU and parity test suites, no
+# sanitizer, and a short benchmark (ours at 64/256/1024 plus the peers at
+# batch 64), for a first look; the default (full) runs everything.
+# BENCH_ARGS adds options to bench/run_bench.py.
+#
 # Exit status: 0 when the build, every test and the sanitizer runs passed.
 set -euo pipefail
+mode=${GPU_CHECK_MODE:-full}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 results=${1:-./gpu-results}
@@ -111,8 +117,12 @@ if ! meson compile -C "$build" > "$results/build.log" 2>&1; then
 fi
 say "build ok ($(grep -c -E 'warning' "$results/build.log" || true) warning lines, see build.log)"
 
-section "tests (meson test, all suites)"
-if meson test -C "$build" --print-errorlogs > "$results/test.log" 2>&1; then
+suites=()
+if [ "$mode" = quick ]; then
+    suites=(--suite gpu --suite parity)
+fi
+section "tests (meson test ${suites[*]:-, all suites})"
+if meson test -C "$build" "${suites[@]}" --print-errorlogs > "$results/test.log" 2>&1; then
     say "all tests passed"
 else
     failed=1
@@ -123,37 +133,44 @@ cp "$build/meson-logs/testlog.txt" "$results/testlog.txt" 2>/dev/null || true
 grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped|Timeout|Expected Fail|Unexpected Pass): ' \
     "$results/test.log" | tee -a "$summary" || true
 
-section "training steps with cuDNN's heuristic algorithm choice"
-# the default times every algorithm (cudnnFind); RESNET_CUDNN_ALGO=heuristic
-# takes cuDNN's ranking instead: the other code path, checked once here
-if RESNET_CUDNN_ALGO=heuristic "$build/tests/gpu/test_gpu_step" \
-    > "$results/test_gpu_step-heuristic.log" 2>&1; then
-    say "test_gpu_step (heuristic): passed"
-else
-    rc=$?
-    failed=1
-    say "test_gpu_step (heuristic): FAILED (exit $rc)"
-    grep -E 'check failed|skipped' "$results/test_gpu_step-heuristic.log" | head -n 20 \
-        | tee -a "$summary" || true
-fi
+if [ "$mode" = full ]; then
+section "training steps and parity with timed algorithm choice (--cudnn-benchmark)"
+# the default takes cuDNN's heuristic ranking; RESNET_CUDNN_ALGO=find times
+# every algorithm instead: the other code path, checked once here
+for t in gpu/test_gpu_step parity/test_pytorch_parity; do
+    name=$(basename "$t")
+    args=()
+    [ "$name" = test_pytorch_parity ] && args=("$repo/tests/fixtures/pytorch_seed.safetensors" cuda)
+    if RESNET_CUDNN_ALGO=find timeout 120 "$build/tests/$t" "${args[@]}" \
+        > "$results/$name-find.log" 2>&1; then
+        say "$name (find): passed"
+    else
+        rc=$?
+        failed=1
+        say "$name (find): FAILED (exit $rc)"
+        grep -E 'check failed|skipped' "$results/$name-find.log" | head -n 20 \
+            | tee -a "$summary" || true
+    fi
+done
 
 section "compute-sanitizer memcheck (GPU parity tests)"
 sanitizer=$(command -v compute-sanitizer || echo "$cuda_root/bin/compute-sanitizer")
 if [ -x "$sanitizer" ]; then
-    for t in test_gpu_ops test_gpu_step; do
-        log="$results/sanitizer-$t.log"
-        # QUICK leaves out the batch-64 and TF32 convolutions of test_gpu_ops
-        # (test_gpu_step covers those shapes), to keep the run short
-        if RESNET_GPU_TEST_QUICK=1 timeout 300 "$sanitizer" --tool memcheck \
-            --error-exitcode=1 "$build/tests/gpu/$t" > "$log" 2>&1; then
-            say "$t: clean ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary line'))"
+    for t in parity/test_pytorch_parity; do
+        name=$(basename "$t")
+        log="$results/sanitizer-$name.log"
+        args=()
+        [ "$name" = test_pytorch_parity ] && args=("$repo/tests/fixtures/pytorch_seed.safetensors" cuda)
+        if timeout 150 "$sanitizer" \
+            --tool memcheck --error-exitcode=1 "$build/tests/$t" "${args[@]}" > "$log" 2>&1; then
+            say "$name: clean ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary line'))"
         else
             rc=$?
             failed=1
             if [ "$rc" -eq 77 ]; then
-                say "$t: SKIPPED (exit 77): no usable GPU, see $log"
+                say "$name: SKIPPED (exit 77): no usable GPU, see $log"
             else
-                say "$t: FAILED under memcheck (exit $rc)"
+                say "$name: FAILED under memcheck (exit $rc)"
             fi
             grep -E 'ERROR SUMMARY|Invalid|check failed|=========' "$log" | head -n 40 \
                 | tee -a "$summary" || true
@@ -164,16 +181,32 @@ else
     failed=1
 fi
 
+fi  # full mode
+
 section "benchmark"
-# ---- BENCHMARK HOOK (for the lead) ------------------------------------------
-# When bench/ builds a GPU benchmark, run it here and append its figures to
-# "$summary"; the output of the run goes to "$results/bench.log". Example:
-#   if [ -x "$build/bench/bench_gpu" ]; then
-#       "$build/bench/bench_gpu" > "$results/bench.log" 2>&1 || failed=1
-#       tail -n 20 "$results/bench.log" | tee -a "$summary"
-#   fi
-say "no GPU benchmark yet (hook in tools/gpu_check.sh)"
-# ---- END OF BENCHMARK HOOK ----------------------------------------------------
+# resnet-train beside the PyTorch peers on this GPU (bench/run_bench.py)
+bench_args=(--devices cuda --threads "$(nproc)" --out "$results/bench" --build "$build")
+if [ -f "$repo/.data/seed_resnet_mnist.py" ]; then
+    bench_args+=(--seed-program "$repo/.data/seed_resnet_mnist.py")
+fi
+if [ "$mode" = quick ]; then
+    bench_args+=(--no-curve --repeats 1 --max-steps 0 --peer-max-steps 200 --warmup-steps 5)
+else
+    bench_args+=(--repeats 3 --max-steps 0 --peer-max-steps 200 --peer-curve-epochs 12)
+fi
+# shellcheck disable=SC2206
+bench_args+=(${BENCH_ARGS:-})
+if timeout "${BENCH_TIMEOUT:-300}" python3 "$repo/bench/run_bench.py" "${bench_args[@]}" \
+    > "$results/bench.log" 2>&1; then
+    say "benchmark: done"
+else
+    failed=1
+    say "benchmark: FAILED"
+    tail -n 30 "$results/bench.log" | tee -a "$summary"
+fi
+if [ -f "$results/bench/results.md" ]; then
+    cat "$results/bench/results.md" >> "$summary"
+fi
 
 section "result"
 say "elapsed: $(( $(date +%s) - start )) s"

@@ -36,6 +36,8 @@ typedef struct rt_device_config {
     int threads;            /* CPU worker threads; 0 means all cores */
     rt_precision precision; /* FP32 by default */
     int graphs;             /* capture each step once and replay it (CUDA graphs); 0 = eager */
+    int cudnn_benchmark;    /* time every cuDNN algorithm and take the fastest (runs may then
+                               differ in the last bits); 0 = cuDNN's heuristic choice */
     int gpu_index;          /* which CUDA device */
 } rt_device_config;
 

@@ -36,6 +36,8 @@ void cli_usage(FILE *out)
         "  --threads N          CPU threads (default: all cores)\n"
         "  --precision P        fp32 (default, strict) or tf32 (GPU convolutions)\n"
         "  --no-graphs          run GPU steps eagerly instead of replaying CUDA graphs\n"
+        "  --cudnn-benchmark    time cuDNN's algorithms and take the fastest (default: cuDNN's\n"
+        "                       heuristic choice, the same in every run)\n"
         "Data:\n"
         "  --data DIR           MNIST folder, flat or DIR/MNIST/raw (default: $RESNET_TRAIN_DATA or data)\n"
         "  --no-download        fail instead of downloading missing files\n"
@@ -165,6 +167,8 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
                 return rt_error_set(err, RT_ERR_USAGE, "--precision: '%s' is not fp32 or tf32", v);
         } else if (!strcmp(a, "--no-graphs")) {
             o->device_cfg.graphs = 0;
+        } else if (!strcmp(a, "--cudnn-benchmark")) {
+            o->device_cfg.cudnn_benchmark = 1;
         } else if (!strcmp(a, "--data")) {
             VALUE();
             o->data_dir = v;

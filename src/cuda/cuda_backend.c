@@ -559,8 +559,15 @@ rt_status rt_cuda_backend_open(const rt_device_config *cfg, rt_error *err, rt_ba
     ctx->err = err;
     ctx->cfg = *cfg;
     ctx->device = cfg->gpu_index;
+    /* cuDNN's heuristic ranking unless asked to time every algorithm, as
+     * PyTorch's cudnn.benchmark; RESNET_CUDNN_ALGO=find|heuristic overrides
+     * (for tests) */
     const char *algo = getenv("RESNET_CUDNN_ALGO");
-    ctx->cudnn_heuristic = algo && strcmp(algo, "heuristic") == 0;
+    ctx->cudnn_heuristic = !cfg->cudnn_benchmark;
+    if (algo && strcmp(algo, "heuristic") == 0)
+        ctx->cudnn_heuristic = 1;
+    else if (algo && strcmp(algo, "find") == 0)
+        ctx->cudnn_heuristic = 0;
 
     struct cudaDeviceProp prop;
     memset(&prop, 0, sizeof prop);
