@@ -192,8 +192,6 @@ static void *cuda_alloc_op(void *vctx, size_t bytes)
     return cuda_malloc(vctx, bytes, "a device buffer");
 }
 
-static void cuda_free_op(void *vctx, void *ptr) { cuda_release(vctx, ptr); }
-
 static size_t cuda_peak_bytes(void *vctx) { return ((cuda_ctx *)vctx)->bytes_peak; }
 
 /* Drops every captured graph: they are recaptured on their next runs. */
@@ -208,6 +206,23 @@ static void drop_graphs(cuda_ctx *ctx)
         ctx->graphs[i].exec = NULL;
         ctx->graphs[i].runs = 0;
     }
+}
+
+/* A captured step holds the addresses it was captured with, and memory given
+ * back can return at the same address under another buffer (a second
+ * trainer on the same device, say), where a stale capture would write.
+ * So giving memory back drops every capture; that happens when a trainer
+ * or model is torn down, never inside a step. */
+static void cuda_free_op(void *vctx, void *ptr)
+{
+    cuda_ctx *ctx = vctx;
+    if (!ctx->capturing && ctx->graph_count) {
+        cudaError_t e = cudaStreamSynchronize(ctx->stream);
+        if (e != cudaSuccess)
+            cuda_fail(ctx, e, "cudaStreamSynchronize", __FILE__, __LINE__);
+        drop_graphs(ctx);
+    }
+    cuda_release(ctx, ptr);
 }
 
 rt_status cuda_reserve_workspace(cuda_ctx *ctx, size_t bytes)
