@@ -41,7 +41,6 @@ import time
 PROCESS_T0 = time.perf_counter()  # before importing torch: start-up time includes the import
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -52,53 +51,16 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, 'tools'))
+from seed_model import ResNet, read_idx  # noqa: E402
 DEFAULT_DATA = os.environ.get('RESNET_TRAIN_DATA') or os.path.join(REPO, '..', 'shared', 'data', 'mnist')
 
 
 # ---------------------------------------------------------------------------
-# Model: the seed's network (same module names as the seed's state_dict).
-
-class ResBlock(nn.Module):
-    def __init__(self, channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, 30, kernel_size=5, padding=2)
-        self.conv2 = nn.Conv2d(30, channels, kernel_size=3, padding=1)
-
-    def forward(self, x):
-        return F.relu(self.conv2(self.conv1(x)) + x)
-
-
-class ResNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 20, kernel_size=5)
-        self.conv2 = nn.Conv2d(20, 15, kernel_size=3)
-        self.maxpool = nn.MaxPool2d(2)
-        self.resblock1 = ResBlock(20)
-        self.resblock2 = ResBlock(15)
-        self.full_c = nn.Linear(375, 10)
-
-    def forward(self, x):
-        x = F.relu(self.maxpool(self.conv1(x)))
-        x = self.resblock1(x)
-        x = F.relu(self.maxpool(self.conv2(x)))
-        x = self.resblock2(x)
-        return self.full_c(x.flatten(1))
-
-
-# ---------------------------------------------------------------------------
-# Data: IDX files -> tensors on the device, once.
-
-def read_idx(path):
-    with gzip.open(path, 'rb') as f:
-        raw = f.read()
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
+# The model (the seed's network, the seed's module names) and the IDX reader
+# are tools/seed_model.py's.
 
 def load_split(data_dir, prefix, device):
     """(x, y): x float32 N x 1 x 28 x 28 = byte / 255 on the device, y int64."""

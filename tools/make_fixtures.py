@@ -33,7 +33,6 @@ committed output. Usage (from the repository root):
 """
 import argparse
 import ast
-import gzip
 import json
 import os
 import sys
@@ -42,7 +41,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
-from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from seed_model import IMAGES_MAGIC, LABELS_MAGIC, ResNet, read_idx, to_input  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(REPO, '..', 'shared', 'data', 'mnist')
@@ -60,63 +61,15 @@ ADAM_LR = 1e-3
 # --------------------------------------------------------------------------
 # Data: the IDX files, parsed directly.
 
-def read_idx(path, magic):
-    """Returns the payload of a gzipped IDX file as a uint8 array."""
-    with gzip.open(path, 'rb') as f:
-        raw = f.read()
-    ndim = raw[3]
-    if int.from_bytes(raw[0:4], 'big') != magic:
-        raise ValueError(f'{path}: bad magic')
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim)]
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    return data.reshape(dims)
-
-
 def load_train(data_dir):
-    images = read_idx(os.path.join(data_dir, 'train-images-idx3-ubyte.gz'), 2051)
-    labels = read_idx(os.path.join(data_dir, 'train-labels-idx1-ubyte.gz'), 2049)
+    images = read_idx(os.path.join(data_dir, 'train-images-idx3-ubyte.gz'), IMAGES_MAGIC)
+    labels = read_idx(os.path.join(data_dir, 'train-labels-idx1-ubyte.gz'), LABELS_MAGIC)
     if images.shape != (N_TRAIN, 28, 28) or labels.shape != (N_TRAIN,):
         raise ValueError('unexpected MNIST training set shape')
     return images, labels
 
 
-def to_input(images_u8):
-    """ToTensor(): float32 division by 255, shape N x 1 x 28 x 28."""
-    return (images_u8.to(torch.float32) / 255).unsqueeze(1)
-
-
-# --------------------------------------------------------------------------
-# The model: the seed's network, written here, with the seed's module names
-# and construction order (which fixes the order of the random draws).
-
-class ResBlock(nn.Module):
-    """relu(conv2(conv1(x)) + x); conv1 5x5 pad 2 to 30 channels, conv2 3x3 pad 1 back."""
-
-    def __init__(self, channels):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, 30, kernel_size=5, padding=2)
-        self.conv2 = nn.Conv2d(30, channels, kernel_size=3, padding=1)
-
-    def forward(self, x):
-        return F.relu(self.conv2(self.conv1(x)) + x)
-
-
-class ResNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 20, kernel_size=5)
-        self.conv2 = nn.Conv2d(20, 15, kernel_size=3)
-        self.maxpool = nn.MaxPool2d(2)
-        self.resblock1 = ResBlock(20)
-        self.resblock2 = ResBlock(15)
-        self.full_c = nn.Linear(375, 10)
-
-    def forward(self, x):
-        x = F.relu(self.maxpool(self.conv1(x)))
-        x = self.resblock1(x)
-        x = F.relu(self.maxpool(self.conv2(x)))
-        x = self.resblock2(x)
-        return self.full_c(x.flatten(1))
+# The model and the input conversion: tools/seed_model.py.
 
 
 def strict_cpu():
