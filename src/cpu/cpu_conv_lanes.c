@@ -75,20 +75,25 @@ static void gather(const float *src, int n0, int cnt, int c, int h, int w, int p
 }
 
 /* [c][h][w][LANES] back to images [n0, n0 + cnt) of an NCHW batch, adding
- * to what is there when accumulate is set. */
+ * to what is there when accumulate is set. Pixel-major: each vector of
+ * LANES floats is read once and spread over the images' rows. */
 static void scatter(const float *src, int n0, int cnt, int c, int h, int w, int accumulate,
                     float *dst)
 {
     size_t img = (size_t)c * h * w;
-    for (int l = 0; l < cnt; l++) {
-        float *d = dst + (size_t)(n0 + l) * img;
-        if (accumulate)
-            for (size_t i = 0; i < img; i++)
-                d[i] += src[i * LANES + l];
-        else
-            for (size_t i = 0; i < img; i++)
-                d[i] = src[i * LANES + l];
-    }
+    float *d = dst + (size_t)n0 * img;
+    if (accumulate)
+        for (size_t i = 0; i < img; i++) {
+            const float *v = src + i * LANES;
+            for (int l = 0; l < cnt; l++)
+                d[(size_t)l * img + i] += v[l];
+        }
+    else
+        for (size_t i = 0; i < img; i++) {
+            const float *v = src + i * LANES;
+            for (int l = 0; l < cnt; l++)
+                d[(size_t)l * img + i] = v[l];
+        }
 }
 
 /* Weights [k][c][r][s] regrouped as [k/KB][c][r][s][KB], output channels
