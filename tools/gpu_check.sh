@@ -12,8 +12,8 @@
 # RESNET_TRAIN_DATA the MNIST folder (default: .data/mnist of the checkout
 # when present, since ../shared does not travel to the GPU machine).
 #
-# GPU_CHECK_MODE=quick runs only the GPU and parity test suites, no
-# sanitizer, and a short benchmark (ours at 64/256/1024 plus the peers at
+# GPU_CHECK_MODE=quick runs only the GPU and parity test suites, the
+# sanitizer runs, and a short benchmark (ours at 64/256/1024 plus the peers at
 # batch 64), for a first look; the default (full) runs everything.
 # BENCH_ARGS adds options to bench/run_bench.py.
 #
@@ -153,10 +153,12 @@ for t in gpu/test_gpu_step parity/test_pytorch_parity; do
     fi
 done
 
-section "compute-sanitizer memcheck (GPU parity tests)"
+fi  # full mode
+
+section "compute-sanitizer memcheck (GPU parity test, trainers one after another)"
 sanitizer=$(command -v compute-sanitizer || echo "$cuda_root/bin/compute-sanitizer")
 if [ -x "$sanitizer" ]; then
-    for t in parity/test_pytorch_parity; do
+    for t in parity/test_pytorch_parity gpu/test_gpu_trainers; do
         name=$(basename "$t")
         log="$results/sanitizer-$name.log"
         args=()
@@ -180,8 +182,6 @@ else
     say "compute-sanitizer: not found"
     failed=1
 fi
-
-fi  # full mode
 
 section "benchmark"
 # resnet-train beside the PyTorch peers on this GPU (bench/run_bench.py)

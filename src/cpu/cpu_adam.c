@@ -24,7 +24,7 @@ rt_status cpu_adam(void *vctx, size_t count, float *params, const float *grads, 
     float w2 = (float)(1.0 - (double)cfg->beta2);
     float beta2 = cfg->beta2, eps = cfg->eps, decay = cfg->weight_decay;
     int nonfinite = 0;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static) reduction(| : nonfinite)
+    #pragma omp parallel for num_threads(cpu_team(ctx, 16.0 * count)) schedule(static) reduction(| : nonfinite)
     for (size_t i = 0; i < count; i++) {
         float g = grads[i];
         nonfinite |= !isfinite(g);

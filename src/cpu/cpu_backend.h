@@ -25,6 +25,16 @@ typedef struct cpu_ctx {
 #define CPU_SHARED_SLOT RT_CPU_MAX_THREADS
 float *cpu_scratch(cpu_ctx *ctx, int slot, size_t floats);
 
+/* Threads for an op of about `work` scalar operations. Starting a parallel
+ * region costs microseconds on idle cores but up to a scheduler time slice
+ * per barrier when the cores are busy with other processes, so small ops
+ * run on the calling thread. Results never depend on the team size. */
+#define CPU_PARALLEL_MIN_WORK 32768.0
+static inline int cpu_team(const cpu_ctx *ctx, double work)
+{
+    return work < CPU_PARALLEL_MIN_WORK ? 1 : ctx->threads;
+}
+
 rt_status cpu_conv_forward(void *ctx, const rt_conv_shape *s, const float *x, const float *w,
                            const float *b, float *y);
 rt_status cpu_conv_backward_data(void *ctx, const rt_conv_shape *s, const float *dy,

@@ -29,7 +29,7 @@ rt_status cpu_conv_backward_bias(void *vctx, const rt_conv_shape *s, const float
 {
     cpu_ctx *ctx = vctx;
     size_t p = (size_t)rt_conv_out_h(s) * rt_conv_out_w(s), out_img = (size_t)s->k * p;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)s->n * s->k * p)) schedule(static)
     for (int k = 0; k < s->k; k++) {
         /* eight running sums in double, each over a fixed subset of pixels,
          * so the loop vectorises and the order never changes */

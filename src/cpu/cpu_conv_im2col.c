@@ -113,7 +113,7 @@ rt_status cpu_conv_im2col_forward(void *vctx, const rt_conv_shape *s, const floa
     conv_dims d = dims_of(s);
     size_t need = (size_t)d.crs * d.p + rt_sgemm_scratch_floats(s->k, d.p, d.crs);
     int failed = 0;
-    #pragma omp parallel num_threads(ctx->threads)
+    #pragma omp parallel num_threads(cpu_team(ctx, (double)s->n * s->k * d.p * d.crs))
     {
         float *col = cpu_scratch(ctx, omp_get_thread_num(), need);
         if (!col) {
@@ -146,7 +146,7 @@ rt_status cpu_conv_im2col_backward_data(void *vctx, const rt_conv_shape *s, cons
     conv_dims d = dims_of(s);
     size_t need = (size_t)d.crs * d.p + d.in_img + rt_sgemm_scratch_floats(d.crs, d.p, s->k);
     int failed = 0;
-    #pragma omp parallel num_threads(ctx->threads)
+    #pragma omp parallel num_threads(cpu_team(ctx, (double)s->n * s->k * d.p * d.crs))
     {
         float *dcol = cpu_scratch(ctx, omp_get_thread_num(), need);
         if (!dcol) {
@@ -188,7 +188,7 @@ rt_status cpu_conv_im2col_backward_filter(void *vctx, const rt_conv_shape *s, co
     size_t need = cols * d.crs + (size_t)s->k * cols +
                   rt_sgemm_scratch_floats(s->k, d.crs, (int)cols);
     int failed = 0;
-    #pragma omp parallel num_threads(ctx->threads)
+    #pragma omp parallel num_threads(cpu_team(ctx, (double)s->n * s->k * d.p * d.crs))
     {
         float *colt = cpu_scratch(ctx, omp_get_thread_num(), need);
         if (!colt) {
@@ -219,7 +219,7 @@ rt_status cpu_conv_im2col_backward_filter(void *vctx, const rt_conv_shape *s, co
     if (failed)
         return scratch_failed(ctx, "conv backward filter");
     if (chunks > 1) {
-        #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+        #pragma omp parallel for num_threads(cpu_team(ctx, (double)wsize * chunks)) schedule(static)
         for (size_t i = 0; i < wsize; i++) {
             float sum = partial[i];
             for (int ch = 1; ch < chunks; ch++)

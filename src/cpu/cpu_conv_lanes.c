@@ -191,7 +191,8 @@ static rt_status run_forward(cpu_ctx *ctx, int n, const geom *g, const float *in
     size_t in_floats = group_floats(g->c, g->hp, g->wp);
     size_t out_floats = (size_t)g->k * g->oh * g->ow * LANES;
     int failed = 0;
-    #pragma omp parallel num_threads(ctx->threads)
+    double work = (double)n * g->k * g->oh * g->ow * g->c * g->r * g->s;
+    #pragma omp parallel num_threads(cpu_team(ctx, work))
     {
         float *xb = cpu_scratch(ctx, omp_get_thread_num(), in_floats + out_floats);
         if (!xb) {
@@ -285,7 +286,8 @@ rt_status cpu_conv_lanes_backward_filter(void *vctx, const rt_conv_shape *s, con
     size_t x_floats = group_floats(g.c, g.hp, g.wp);
     size_t dy_floats = group_floats(g.kp, g.oh, g.ow); /* >= what gather() clears */
     int failed = 0;
-    #pragma omp parallel num_threads(ctx->threads)
+    double work = (double)s->n * g.k * g.oh * g.ow * g.c * g.r * g.s;
+    #pragma omp parallel num_threads(cpu_team(ctx, work))
     {
         float *xb = cpu_scratch(ctx, omp_get_thread_num(), x_floats + dy_floats);
         if (!xb) {
@@ -318,7 +320,7 @@ rt_status cpu_conv_lanes_backward_filter(void *vctx, const rt_conv_shape *s, con
     if (failed)
         return no_memory(ctx, "conv backward filter");
     size_t count = (size_t)g.k * g.c * g.r * g.s; /* the real channels come first */
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)count * groups)) schedule(static)
     for (size_t i = 0; i < count; i++) {
         float sum = partial[i];
         for (int grp = 1; grp < groups; grp++)

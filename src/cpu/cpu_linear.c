@@ -6,7 +6,7 @@ rt_status cpu_linear_forward(void *vctx, int n, int in, int out, const float *x,
                              const float *b, float *y)
 {
     cpu_ctx *ctx = vctx;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)n * in * out)) schedule(static)
     for (int i = 0; i < n; i++) {
         const float *xi = x + (size_t)i * in;
         for (int o = 0; o < out; o++) {
@@ -33,7 +33,7 @@ rt_status cpu_linear_backward_data(void *vctx, int n, int in, int out, const flo
                                    const float *w, float *dx)
 {
     cpu_ctx *ctx = vctx;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)n * in * out)) schedule(static)
     for (int i = 0; i < n; i++) {
         float *dxi = dx + (size_t)i * in;
         for (int j = 0; j < in; j++)
@@ -52,7 +52,7 @@ rt_status cpu_linear_backward_params(void *vctx, int n, int in, int out, const f
                                      const float *dy, float *dw, float *db)
 {
     cpu_ctx *ctx = vctx;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)n * in * out)) schedule(static)
     for (int o = 0; o < out; o++) {
         float *dwo = dw + (size_t)o * in;
         for (int j = 0; j < in; j++)

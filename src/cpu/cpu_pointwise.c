@@ -7,7 +7,7 @@ rt_status cpu_load_batch(void *vctx, const uint8_t *images, const uint8_t *label
 {
     cpu_ctx *ctx = vctx;
     int32_t start = state->cursor;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)n * pixels)) schedule(static)
     for (int i = 0; i < n; i++) {
         int32_t index = order ? order[start + i] : start + i;
         const uint8_t *src = images + (size_t)index * pixels;
@@ -23,7 +23,7 @@ rt_status cpu_load_batch(void *vctx, const uint8_t *images, const uint8_t *label
 rt_status cpu_relu_forward(void *vctx, size_t count, const float *x, float *y)
 {
     cpu_ctx *ctx = vctx;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)count)) schedule(static)
     for (size_t i = 0; i < count; i++)
         y[i] = x[i] < 0.0f ? 0.0f : x[i];
     return RT_OK;
@@ -32,7 +32,7 @@ rt_status cpu_relu_forward(void *vctx, size_t count, const float *x, float *y)
 rt_status cpu_relu_backward(void *vctx, size_t count, const float *y, const float *dy, float *dx)
 {
     cpu_ctx *ctx = vctx;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)count)) schedule(static)
     for (size_t i = 0; i < count; i++)
         dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
     return RT_OK;
@@ -42,7 +42,7 @@ rt_status cpu_add_relu_forward(void *vctx, size_t count, const float *a, const f
                                float *y)
 {
     cpu_ctx *ctx = vctx;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)count)) schedule(static)
     for (size_t i = 0; i < count; i++) {
         float s = a[i] + b[i];
         y[i] = s < 0.0f ? 0.0f : s;

@@ -34,7 +34,7 @@ rt_status cpu_maxpool2_forward(void *vctx, int n, int c, int h, int w, int relu,
     cpu_ctx *ctx = vctx;
     int oh = h / 2, ow = w / 2;
     long planes = (long)n * c;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)planes * h * w)) schedule(static)
     for (long p = 0; p < planes; p++) {
         const float *in = x + (size_t)p * h * w;
         float *out = y + (size_t)p * oh * ow;
@@ -59,7 +59,7 @@ rt_status cpu_maxpool2_backward(void *vctx, int n, int c, int h, int w, int relu
     cpu_ctx *ctx = vctx;
     int oh = h / 2, ow = w / 2;
     long planes = (long)n * c;
-    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)planes * h * w)) schedule(static)
     for (long p = 0; p < planes; p++) {
         const float *in = x + (size_t)p * h * w;
         const float *out = y + (size_t)p * oh * ow;
