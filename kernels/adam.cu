@@ -8,7 +8,8 @@
  * lr and t = steps + 1 come from the device rt_step_state, so a captured
  * step replays with the current values. Every float operation is an
  * explicitly rounded intrinsic, so each rounds once as written. A NaN or
- * Inf gradient records the step in state->nonfinite_step. */
+ * Inf gradient, second moment or new weight records the step in
+ * state->nonfinite_step. */
 #include "kernels.h"
 #include "launch.cuh"
 
@@ -41,9 +42,12 @@ __global__ void adam_kernel(float *params, const float *grads, float *m, float *
                        : __fsub_rn(g, __fmul_rn(__fsub_rn(g, mi), __fsub_rn(1.0f, w1)));
         float vi = __fmaf_rn(__fmul_rn(w2, g), g, __fmul_rn(v[i], beta2));
         float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bias2_sqrt), eps);
-        params[i] = __fadd_rn(p, __fdiv_rn(__fmul_rn(neg_step, mi), denom));
+        p = __fadd_rn(p, __fdiv_rn(__fmul_rn(neg_step, mi), denom));
+        params[i] = p;
         m[i] = mi;
         v[i] = vi;
+        /* finite gradients can still overflow v (their squares) or the weights */
+        nonfinite |= !isfinite(vi) || !isfinite(p);
     }
     if (nonfinite)
         atomicCAS((unsigned long long *)&state->nonfinite_step, (unsigned long long)-1LL,

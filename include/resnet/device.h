@@ -169,8 +169,9 @@ rt_status rt_op_softmax_cross_entropy(rt_device *dev, int n, int classes, const 
                                       rt_step_state *state);
 
 /* One Adam step (PyTorch's formula) over count parameters with lr and
- * t = state->steps + 1 taken from state. A NaN or Inf among the gradients
- * records state->steps in state->nonfinite_step, as the loss does. */
+ * t = state->steps + 1 taken from state. A NaN or Inf among the gradients,
+ * the second moments or the new parameters records state->steps in
+ * state->nonfinite_step, as the loss does. */
 rt_status rt_op_adam(rt_device *dev, size_t count, float *params, const float *grads, float *m,
                      float *v, const rt_adam_config *cfg, rt_step_state *state);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_fail(const rt_error *err)
@@ -50,6 +51,13 @@ rt_status cli_load_mnist(const cli_options *o, cli_report *report, rt_dataset *t
 
 rt_status cli_check_writable(const char *path, rt_error *err)
 {
+    /* refused here, before training, rather than at the first save */
+    if (!*path)
+        return rt_error_set(err, RT_ERR_USAGE, "--save: the file name is empty");
+    struct stat st;
+    size_t len = strlen(path);
+    if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+        return rt_error_set(err, RT_ERR_IO, "%s: cannot replace the file: Is a directory", path);
     char probe[4096];
     const char *slash = strrchr(path, '/');
     if (slash == path)

@@ -6,7 +6,9 @@
  *   m = fma(w, g - m, m)                  torch.lerp, weight < 0.5
  *   v = fma(c * g, g, v * beta2)          mul_ then addcmul_
  *   p = p + (s * m) / (sqrt(v) / k + eps) addcdiv_
- * so that given the same gradients the parameters match bit for bit. */
+ * so that given the same gradients the parameters match bit for bit.
+ * A NaN or Inf gradient, second moment or new weight records the step in
+ * state->nonfinite_step. */
 #include <math.h>
 
 #include "cpu_backend.h"
@@ -35,6 +37,8 @@ rt_status cpu_adam(void *vctx, size_t count, float *params, const float *grads, 
         v[i] = fmaf(w2 * g, g, v[i] * beta2);
         float denom = sqrtf(v[i]) / bias2_sqrt + eps;
         params[i] = params[i] + (neg_step * m[i]) / denom;
+        /* finite gradients can still overflow v (their squares) or the weights */
+        nonfinite |= !isfinite(v[i]) || !isfinite(params[i]);
     }
     if (nonfinite && state->nonfinite_step < 0)
         state->nonfinite_step = state->steps;

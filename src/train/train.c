@@ -399,7 +399,7 @@ static rt_status check_finite(rt_trainer *t, const rt_step_state *s, rt_error *e
     int64_t step = s->nonfinite_step + 1; /* 1-based, as the log counts */
     int per_epoch = steps_per_epoch(t);
     return rt_error_set(err, RT_ERR_NUMERIC,
-                        "NaN or Inf in the loss or the gradients at step %lld (epoch %lld, batch "
+                        "NaN or Inf in the loss, the gradients or Adam's state at step %lld (epoch %lld, batch "
                         "%lld); stopping (lower --lr, or rerun with --detect-anomaly to find the "
                         "layer)",
                         (long long)step, (long long)((step - 1) / per_epoch + 1),

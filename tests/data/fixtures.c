@@ -64,8 +64,10 @@ fx_buf fx_concat(fx_buf a, fx_buf b)
     c.data = malloc(a.size + b.size + 1);
     if (!c.data)
         return c;
-    memcpy(c.data, a.data, a.size);
-    memcpy(c.data + a.size, b.data, b.size);
+    if (a.size) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(c.data, a.data, a.size);
+    if (b.size)
+        memcpy(c.data + a.size, b.data, b.size);
     c.size = a.size + b.size;
     return c;
 }
