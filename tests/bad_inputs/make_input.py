@@ -1,0 +1,906 @@
+#!/usr/bin/env python3
+"""Builds the input of one row of tests/bad_inputs/table.tsv.
+
+    make_input.py GENERATOR DIR
+
+writes into the (empty, existing) folder DIR what the row's command reads:
+a bad file and, where the command needs them, valid companions (a valid
+checkpoint, a valid digit image, the other MNIST files as symlinks to
+$RESNET_TRAIN_DATA). It may also write DIR.meta: shell assignments read by
+run_bad_inputs.sh (SKIP="why" to skip the row, FSIZE_KB=N to run the
+command under `ulimit -f N` with SIGXFSZ ignored).
+
+Plain standard library (struct, gzip, zlib, json, base64): no numpy, no
+PyTorch. The checkpoints follow src/io/checkpoint.c and src/model/params.c.
+"""
+import base64
+import gzip
+import json
+import math
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+
+# ---- the model's parameters (src/model/params.c), state_dict order ----------
+PARAMS = [
+    ("conv1.weight", [20, 1, 5, 5]),
+    ("conv1.bias", [20]),
+    ("conv2.weight", [15, 20, 3, 3]),
+    ("conv2.bias", [15]),
+    ("resblock1.conv1.weight", [30, 20, 5, 5]),
+    ("resblock1.conv1.bias", [30]),
+    ("resblock1.conv2.weight", [20, 30, 3, 3]),
+    ("resblock1.conv2.bias", [20]),
+    ("resblock2.conv1.weight", [30, 15, 5, 5]),
+    ("resblock2.conv1.bias", [30]),
+    ("resblock2.conv2.weight", [15, 30, 3, 3]),
+    ("resblock2.conv2.bias", [15]),
+    ("full_c.weight", [10, 375]),
+    ("full_c.bias", [10]),
+]
+
+
+def count(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+TOTAL = sum(count(s) for _, s in PARAMS)  # 42790
+
+
+def values(n, seed, scale, nonneg=False):
+    """Deterministic small floats (Mersenne Twister seeded with an int: the
+    same on every Python 3)."""
+    rnd = random.Random(seed).random
+    off = 0.0 if nonneg else scale / 2
+    return [rnd() * scale - off for _ in range(n)]
+
+
+def f32(vals):
+    return struct.pack("<%df" % len(vals), *vals)
+
+
+class Ck:
+    """A checkpoint being built: tensors (name -> dict with dtype, shape,
+    data bytes, optional explicit offsets) in file order, metadata."""
+
+    def __init__(self, training=True):
+        self.tensors = []  # [name, {"dtype", "shape", "data"}]
+        for i, (name, shape) in enumerate(PARAMS):
+            self.tensors.append([name, {"dtype": "F32", "shape": list(shape),
+                                        "data": f32(values(count(shape), 17 + i, 0.2))}])
+        self.meta = {"format": "pt"}
+        if training:
+            m = values(TOTAL, 1001, 2e-3)
+            v = values(TOTAL, 2002, 1e-5, nonneg=True)
+            self.meta.update({
+                "resnet_train.format_version": "1",
+                "resnet_train.epochs": "1",
+                "resnet_train.batch_size": "64",
+                "resnet_train.lr": "0.00100000005",
+                "resnet_train.adam_beta1": "0.899999976",
+                "resnet_train.adam_beta2": "0.999000013",
+                "resnet_train.adam_eps": "9.99999994e-09",
+                "resnet_train.adam_weight_decay": "0",
+                "resnet_train.shuffle": "0",
+                "resnet_train.seed": "0",
+                "resnet_train.lr_step_size": "0",
+                "resnet_train.lr_gamma": "0.100000001",
+                "resnet_train.epoch": "0",
+                "resnet_train.cursor": "64",
+                "resnet_train.steps": "1",
+                "resnet_train.epoch_rng": "c479ca7df3ad46e5,83315db5ad860a34,"
+                                          "8789d88d7f2672c5,e0b07a945874426a",
+                "resnet_train.adam_m": base64.b64encode(f32(m)).decode(),
+                "resnet_train.adam_v": base64.b64encode(f32(v)).decode(),
+            })
+        self.offsets = {}    # name -> [begin, end] overriding the computed ones
+        self.extra_data = b""  # bytes appended to the buffer
+
+    def find(self, name):
+        for t in self.tensors:
+            if t[0] == name:
+                return t[1]
+        raise KeyError(name)
+
+    def header_obj(self):
+        h = {}
+        at = 0
+        for name, t in self.tensors:
+            end = at + len(t["data"])
+            h[name] = {"dtype": t["dtype"], "shape": t["shape"],
+                       "data_offsets": self.offsets.get(name, [at, end])}
+            at = end
+        if self.meta is not None:
+            h["__metadata__"] = self.meta
+        return h
+
+    def buffer(self):
+        return b"".join(t["data"] for _, t in self.tensors) + self.extra_data
+
+    def build(self, header_text=None, header_len=None):
+        text = header_text if header_text is not None else json.dumps(self.header_obj())
+        raw = text.encode() if isinstance(text, str) else text
+        raw += b" " * ((8 - (8 + len(raw)) % 8) % 8)
+        n = len(raw) if header_len is None else header_len
+        return struct.pack("<Q", n) + raw + self.buffer()
+
+
+def set_meta_float_array(ck, key, index, value):
+    raw = bytearray(base64.b64decode(ck.meta[key]))
+    raw[4 * index:4 * index + 4] = struct.pack("<f", value)
+    ck.meta[key] = base64.b64encode(bytes(raw)).decode()
+
+
+def set_weight(ck, name, index, value):
+    t = ck.find(name)
+    d = bytearray(t["data"])
+    d[4 * index:4 * index + 4] = struct.pack("<f", value)
+    t["data"] = bytes(d)
+
+
+# ---- images -------------------------------------------------------------------
+def digit_pixels(w=28, h=28):
+    """A light-on-dark "1": a vertical bar with a small flag."""
+    px = bytearray(w * h)
+    for y in range(5, 23):
+        for x in range(13, 16):
+            px[y * w + x] = 255
+    for k in range(4):
+        px[(6 + k) * w + (12 - k)] = 200
+    return bytes(px)
+
+
+def pgm(w=28, h=28, px=None, maxval=255):
+    px = digit_pixels(w, h) if px is None else px
+    return b"P5\n%d %d\n%d\n" % (w, h, maxval) + px
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(w=28, h=28, px=None, ihdr=None):
+    px = digit_pixels(w, h) if px is None else px
+    rows = b"".join(b"\x00" + px[y * w:(y + 1) * w] for y in range(h))
+    ihdr = ihdr if ihdr is not None else struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) +
+            png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b""))
+
+
+# ---- IDX / MNIST ----------------------------------------------------------------
+MNIST = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+
+def mnist_dir():
+    d = os.environ.get("RESNET_TRAIN_DATA", "")
+    if not d:
+        return None
+    for sub in ("", "MNIST/raw"):
+        base = os.path.join(d, sub)
+        if all(os.path.exists(os.path.join(base, n)) or os.path.exists(os.path.join(base, n + ".gz"))
+               for n in MNIST):
+            return base
+    return None
+
+
+def real_path(name):
+    base = mnist_dir()
+    for cand in (name, name + ".gz"):
+        p = os.path.join(base, cand)
+        if os.path.exists(p):
+            return p
+    raise FileNotFoundError(name)
+
+
+def real_bytes(name):
+    """The real file's IDX content (gunzipped)."""
+    with open(real_path(name), "rb") as f:
+        b = f.read()
+    return gzip.decompress(b) if b[:2] == b"\x1f\x8b" else b
+
+
+def real_gz(name):
+    with open(real_path(name), "rb") as f:
+        b = f.read()
+    return b if b[:2] == b"\x1f\x8b" else gzip.compress(b, 6, mtime=0)
+
+
+def labels_idx(labels):
+    return struct.pack(">II", 0x801, len(labels)) + bytes(labels)
+
+
+def data_folder(d, bad_name, content, gz=False):
+    """d/data: the three other real files as symlinks, and bad_name (raw, or
+    NAME.gz when gz) holding content."""
+    data = os.path.join(d, "data")
+    os.mkdir(data)
+    for n in MNIST:
+        if n != bad_name:
+            src = real_path(n)
+            os.symlink(src, os.path.join(data, os.path.basename(src)))
+    with open(os.path.join(data, bad_name + (".gz" if gz else "")), "wb") as f:
+        f.write(content)
+
+
+# ---- generators ---------------------------------------------------------------------
+GEN = {}
+
+
+def gen(name):
+    def deco(fn):
+        GEN[name] = fn
+        return fn
+    return deco
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+# data: one bad MNIST file among real ones ---------------------------------------------
+@gen("idx_empty")
+def _(d):
+    data_folder(d, "train-images-idx3-ubyte", b"")
+
+
+@gen("idx_header_short")
+def _(d):  # the magic and 2 bytes of the image count
+    data_folder(d, "train-images-idx3-ubyte", struct.pack(">I", 0x803) + b"\x00\x00")
+
+
+@gen("idx_magic_short")
+def _(d):  # 3 bytes: not even the magic
+    data_folder(d, "train-labels-idx1-ubyte", b"\x00\x00\x08")
+
+
+@gen("idx_data_short")
+def _(d):  # the label file cut to half its labels
+    data_folder(d, "train-labels-idx1-ubyte", real_bytes("train-labels-idx1-ubyte")[:8 + 30000])
+
+
+@gen("idx_images_short")
+def _(d):  # the test images, one row of one image missing
+    data_folder(d, "t10k-images-idx3-ubyte", real_bytes("t10k-images-idx3-ubyte")[:-28])
+
+
+@gen("idx_trailing")
+def _(d):
+    data_folder(d, "t10k-labels-idx1-ubyte", real_bytes("t10k-labels-idx1-ubyte") + b"\x00" * 5)
+
+
+@gen("idx_magic_swapped")
+def _(d):  # a label file where the image file belongs
+    data_folder(d, "train-images-idx3-ubyte", real_bytes("t10k-labels-idx1-ubyte"))
+
+
+@gen("idx_magic_float")
+def _(d):  # magic of a float IDX file (type 0x0D)
+    data_folder(d, "train-labels-idx1-ubyte", struct.pack(">II", 0xD01, 2) + b"\x00" * 8)
+
+
+@gen("idx_magic_text")
+def _(d):
+    data_folder(d, "t10k-labels-idx1-ubyte", b"<html><body>404 Not Found</body></html>\n")
+
+
+@gen("idx_dim_zero_rows")
+def _(d):
+    data_folder(d, "train-images-idx3-ubyte", struct.pack(">IIII", 0x803, 60000, 0, 28))
+
+
+@gen("idx_count_zero")
+def _(d):
+    data_folder(d, "t10k-labels-idx1-ubyte", struct.pack(">II", 0x801, 0))
+
+
+@gen("idx_dims_huge")
+def _(d):  # 4294967295 images of 28x28: 3.4 TB claimed, 16 bytes present
+    data_folder(d, "train-images-idx3-ubyte", struct.pack(">IIII", 0x803, 0xFFFFFFFF, 28, 28))
+
+
+@gen("idx_dims_overflow")
+def _(d):  # the product of the dimensions overflows 64 bits
+    data_folder(d, "train-images-idx3-ubyte",
+                struct.pack(">IIII", 0x803, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF) + b"\x00" * 64)
+
+
+@gen("idx_dims_overflow32")
+def _(d):  # 65536 x 65536 x 1: exactly 2^32 bytes, wraps a 32-bit product to 0
+    data_folder(d, "train-images-idx3-ubyte",
+                struct.pack(">IIII", 0x803, 65536, 65536, 1) + b"\x00" * 64)
+
+
+@gen("idx_labels_huge")
+def _(d):
+    data_folder(d, "t10k-labels-idx1-ubyte", struct.pack(">II", 0x801, 0x7FFFFFFF) + b"\x01" * 100)
+
+
+@gen("idx_not_28x28")
+def _(d):  # 10000 images of 27x28, consistent with its size
+    data_folder(d, "t10k-images-idx3-ubyte",
+                struct.pack(">IIII", 0x803, 10000, 27, 28) + b"\x00" * (10000 * 27 * 28))
+
+
+@gen("idx_count_mismatch")
+def _(d):  # 9999 test labels for 10000 test images
+    data_folder(d, "t10k-labels-idx1-ubyte",
+                labels_idx(real_bytes("t10k-labels-idx1-ubyte")[8:8 + 9999]))
+
+
+@gen("idx_count_not_mnist")
+def _(d):  # a consistent test set of 100 images: not MNIST's 10000
+    data = os.path.join(d, "data")
+    os.mkdir(data)
+    for n in MNIST[:2]:
+        src = real_path(n)
+        os.symlink(src, os.path.join(data, os.path.basename(src)))
+    imgs = real_bytes("t10k-images-idx3-ubyte")
+    write(os.path.join(data, "t10k-images-idx3-ubyte"),
+          struct.pack(">IIII", 0x803, 100, 28, 28) + imgs[16:16 + 100 * 784])
+    write(os.path.join(data, "t10k-labels-idx1-ubyte"),
+          labels_idx(real_bytes("t10k-labels-idx1-ubyte")[8:108]))
+
+
+@gen("idx_label_10")
+def _(d):
+    lab = bytearray(real_bytes("train-labels-idx1-ubyte"))
+    lab[8 + 1234] = 10
+    data_folder(d, "train-labels-idx1-ubyte", bytes(lab))
+
+
+@gen("idx_label_255")
+def _(d):
+    lab = bytearray(real_bytes("t10k-labels-idx1-ubyte"))
+    lab[8 + 9999] = 255
+    data_folder(d, "t10k-labels-idx1-ubyte", bytes(lab))
+
+
+@gen("gz_corrupt")
+def _(d):  # deflate data overwritten in the middle
+    b = bytearray(real_gz("t10k-labels-idx1-ubyte"))
+    for i in range(len(b) // 2, len(b) // 2 + 64):
+        b[i] = 0xFF
+    data_folder(d, "t10k-labels-idx1-ubyte", bytes(b), gz=True)
+
+
+@gen("gz_truncated")
+def _(d):  # the gzip stream cut at half: a download that stopped early
+    b = real_gz("t10k-images-idx3-ubyte")
+    data_folder(d, "t10k-images-idx3-ubyte", b[:len(b) // 2], gz=True)
+
+
+@gen("gz_truncated_trailer")
+def _(d):  # the deflate stream is whole, the 8-byte CRC/length trailer is cut
+    b = real_gz("train-labels-idx1-ubyte")
+    data_folder(d, "train-labels-idx1-ubyte", b[:-5], gz=True)
+
+
+@gen("gz_header_only")
+def _(d):  # 10 bytes: a gzip header and nothing else
+    data_folder(d, "train-labels-idx1-ubyte", real_gz("train-labels-idx1-ubyte")[:10], gz=True)
+
+
+@gen("gz_bad_crc")
+def _(d):
+    b = bytearray(real_gz("t10k-labels-idx1-ubyte"))
+    b[-8] ^= 0xFF
+    data_folder(d, "t10k-labels-idx1-ubyte", bytes(b), gz=True)
+
+
+@gen("gz_trailing_garbage")
+def _(d):
+    data_folder(d, "t10k-labels-idx1-ubyte", real_gz("t10k-labels-idx1-ubyte") + b"garbage!",
+                gz=True)
+
+
+@gen("gz_empty_stream")
+def _(d):  # a valid gzip file of 0 bytes
+    data_folder(d, "t10k-labels-idx1-ubyte", gzip.compress(b"", mtime=0), gz=True)
+
+
+@gen("gz_bad_idx_inside")
+def _(d):  # a valid gzip whose content is an IDX file truncated in its data
+    data_folder(d, "t10k-labels-idx1-ubyte",
+                gzip.compress(real_bytes("t10k-labels-idx1-ubyte")[:5000], mtime=0), gz=True)
+
+
+@gen("data_file_missing")
+def _(d):
+    data = os.path.join(d, "data")
+    os.mkdir(data)
+    for n in MNIST[:3]:
+        src = real_path(n)
+        os.symlink(src, os.path.join(data, os.path.basename(src)))
+
+
+@gen("data_dir_missing")
+def _(d):
+    pass
+
+
+@gen("data_good")
+def _(d):  # the four real files: the control of the data rows
+    data = os.path.join(d, "data")
+    os.mkdir(data)
+    for n in MNIST:
+        src = real_path(n)
+        os.symlink(src, os.path.join(data, os.path.basename(src)))
+
+
+# checkpoints: ck.safetensors bad; digit.pgm valid; prev.safetensors a valid
+# earlier output that a failed run must leave alone ----------------------------------
+def ck_row(d, content):
+    write(os.path.join(d, "ck.safetensors"), content)
+    write(os.path.join(d, "digit.pgm"), pgm())
+    write(os.path.join(d, "prev.safetensors"), Ck(training=False).build())
+
+
+def ck_gen(name):
+    """Registers fn(ck) -> bytes (or None: ck.build())."""
+    def deco(fn):
+        def run(d):
+            ck = Ck()
+            out = fn(ck)
+            ck_row(d, ck.build() if out is None else out)
+        GEN[name] = run
+        return fn
+    return deco
+
+
+@ck_gen("ck_good")
+def _(ck):  # the control: a valid checkpoint with training state
+    pass
+
+
+@ck_gen("ck_empty")
+def _(ck):
+    return b""
+
+
+@ck_gen("ck_short")
+def _(ck):  # 5 bytes: not even the header length
+    return b"\x10\x00\x00\x00\x00"
+
+
+@ck_gen("ck_hdrlen_zero")
+def _(ck):
+    return ck.build(header_len=0)
+
+
+@ck_gen("ck_hdrlen_past_end")
+def _(ck):  # header length beyond the end of the file
+    b = ck.build()
+    return struct.pack("<Q", len(b)) + b[8:]
+
+
+@ck_gen("ck_hdrlen_absurd")
+def _(ck):  # 2^64 - 1
+    b = ck.build()
+    return b"\xff" * 8 + b[8:]
+
+
+@ck_gen("ck_hdrlen_short")
+def _(ck):  # header length 4 bytes too small: the JSON is cut
+    b = ck.build()
+    n = struct.unpack("<Q", b[:8])[0]
+    return struct.pack("<Q", n - 4) + b[8:]
+
+
+@ck_gen("ck_text_file")
+def _(ck):  # not a safetensors file at all
+    return b"this is a text file, not a checkpoint\n" * 4
+
+
+@ck_gen("ck_json_broken")
+def _(ck):  # the closing brace of the header is missing
+    text = json.dumps(ck.header_obj())
+    return ck.build(header_text=text[:-1])
+
+
+@ck_gen("ck_json_garbage")
+def _(ck):
+    return ck.build(header_text="{\"conv1.weight\": {\"dtype\": F32}}")
+
+
+@ck_gen("ck_json_not_object")
+def _(ck):
+    ck.tensors = []
+    return ck.build(header_text="[1, 2, 3]")
+
+
+@ck_gen("ck_json_deep")
+def _(ck):  # 100000 nested arrays: a recursive parser must not overflow its stack
+    ck.tensors = []
+    return ck.build(header_text="[" * 100000 + "]" * 100000)
+
+
+@ck_gen("ck_json_dup_key")
+def _(ck):  # conv1.bias twice in the header
+    text = json.dumps(ck.header_obj())
+    entry = json.dumps({"dtype": "F32", "shape": [20], "data_offsets": [2000, 2080]})
+    text = text[:-1] + ", \"conv1.bias\": " + entry + "}"
+    return ck.build(header_text=text)
+
+
+@ck_gen("ck_json_bad_utf8")
+def _(ck):  # a tensor name with an invalid UTF-8 byte
+    text = json.dumps(ck.header_obj()).encode()
+    return ck.build(header_text=text.replace(b"conv2.bias", b"conv2.b\xffas"))
+
+
+@ck_gen("ck_tensor_missing")
+def _(ck):
+    ck.tensors = [t for t in ck.tensors if t[0] != "full_c.bias"]
+
+
+@ck_gen("ck_tensor_extra")
+def _(ck):
+    ck.tensors.append(["extra.weight", {"dtype": "F32", "shape": [4], "data": f32([1, 2, 3, 4])}])
+
+
+@ck_gen("ck_tensor_renamed")
+def _(ck):  # a PyTorch checkpoint of another model: the names differ
+    ck.tensors[0][0] = "features.0.weight"
+
+
+@ck_gen("ck_shape_wrong")
+def _(ck):  # same element count, other shape
+    ck.find("conv1.weight")["shape"] = [20, 1, 25]
+
+
+@ck_gen("ck_shape_transposed")
+def _(ck):
+    ck.find("full_c.weight")["shape"] = [375, 10]
+
+
+@ck_gen("ck_shape_bytes_mismatch")
+def _(ck):  # shape and data_offsets disagree on the byte count
+    ck.find("conv1.weight")["shape"] = [20, 1, 5, 6]
+
+
+@ck_gen("ck_shape_huge")
+def _(ck):  # the byte count of the shape overflows 64 bits
+    ck.find("conv1.bias")["shape"] = [4611686018427387904, 8]
+
+
+@ck_gen("ck_shape_negative")
+def _(ck):
+    ck.find("conv1.bias")["shape"] = [-20]
+
+
+@ck_gen("ck_dtype_wrong")
+def _(ck):  # I32: the same byte count, the wrong type
+    ck.find("conv1.bias")["dtype"] = "I32"
+
+
+@ck_gen("ck_dtype_f64")
+def _(ck):  # F64 with data of the right size for F64
+    t = ck.find("full_c.bias")
+    t["dtype"] = "F64"
+    t["data"] = struct.pack("<10d", *([0.01] * 10))
+
+
+@ck_gen("ck_dtype_unknown")
+def _(ck):
+    ck.find("conv2.bias")["dtype"] = "F33"
+
+
+@ck_gen("ck_offsets_past_end")
+def _(ck):  # the last tensor ends 40 bytes after the buffer
+    ck.offsets["full_c.bias"] = [171160, 171200]
+
+
+@ck_gen("ck_offsets_reversed")
+def _(ck):
+    ck.offsets["conv1.bias"] = [2080, 2000]
+
+
+@ck_gen("ck_offsets_huge")
+def _(ck):  # begin and end near 2^63: must not wrap
+    ck.offsets["full_c.bias"] = [9223372036854775000, 9223372036854775040]
+
+
+@ck_gen("ck_offsets_overlap")
+def _(ck):  # conv1.bias placed over conv1.weight's data
+    ck.offsets["conv1.bias"] = [1000, 1080]
+
+
+@ck_gen("ck_offsets_hole")
+def _(ck):  # 8 bytes after the last tensor belong to none
+    ck.extra_data = b"\x00" * 8
+
+
+@ck_gen("ck_truncated_data")
+def _(ck):  # the file cut 100 bytes short
+    return ck.build()[:-100]
+
+
+@ck_gen("ck_nan_weight")
+def _(ck):
+    set_weight(ck, "conv2.weight", 7, math.nan)
+
+
+@ck_gen("ck_inf_weight")
+def _(ck):
+    set_weight(ck, "full_c.bias", 3, -math.inf)
+
+
+@ck_gen("ck_overflow")
+def _(ck):  # finite but huge first-layer weights: conv1's output overflows to Inf
+    ck.find("conv1.weight")["data"] = f32([3e38] * 500)
+    ck.meta = {"format": "pt"}  # weights only, for --init
+
+
+@ck_gen("ck_adam_overflow")
+def _(ck):  # weights of 1e30: the forward pass and the gradients stay finite,
+    # but the squared gradients of Adam's second moment overflow to +Inf
+    ck.find("conv1.weight")["data"] = f32([1e30] * 500)
+    ck.meta = {"format": "pt"}
+
+
+@ck_gen("ck_nan_adam")
+def _(ck):  # NaN in the first Adam moment (element 5 of conv1.weight)
+    set_meta_float_array(ck, "resnet_train.adam_m", 5, math.nan)
+
+
+@ck_gen("ck_inf_adam")
+def _(ck):  # +Inf in the second moment, in full_c.bias (the last 10 floats)
+    set_meta_float_array(ck, "resnet_train.adam_v", TOTAL - 1, math.inf)
+
+
+@ck_gen("ck_adam_v_negative")
+def _(ck):
+    set_meta_float_array(ck, "resnet_train.adam_v", 0, -1.0)
+
+
+@ck_gen("ck_adam_b64_bad")
+def _(ck):
+    v = ck.meta["resnet_train.adam_m"]
+    ck.meta["resnet_train.adam_m"] = v[:100] + "*" + v[101:]
+
+
+@ck_gen("ck_adam_short")
+def _(ck):  # 10 floats short
+    raw = base64.b64decode(ck.meta["resnet_train.adam_m"])[:-40]
+    ck.meta["resnet_train.adam_m"] = base64.b64encode(raw).decode()
+
+
+@ck_gen("ck_meta_not_string")
+def _(ck):
+    ck.meta["resnet_train.epochs"] = 1
+
+
+@ck_gen("ck_meta_not_object")
+def _(ck):
+    ck.meta = ["format", "pt"]
+
+
+@ck_gen("ck_meta_version")
+def _(ck):
+    ck.meta["resnet_train.format_version"] = "2"
+
+
+@ck_gen("ck_meta_lr_nan")
+def _(ck):
+    ck.meta["resnet_train.lr"] = "nan"
+
+
+@ck_gen("ck_meta_batch_zero")
+def _(ck):
+    ck.meta["resnet_train.batch_size"] = "0"
+
+
+@ck_gen("ck_meta_epochs_negative")
+def _(ck):
+    ck.meta["resnet_train.epochs"] = "-3"
+
+
+@ck_gen("ck_meta_steps_overflow")
+def _(ck):
+    ck.meta["resnet_train.steps"] = "99999999999999999999999"
+
+
+@ck_gen("ck_meta_epoch_past")
+def _(ck):
+    ck.meta["resnet_train.epoch"] = "5"
+
+
+@ck_gen("ck_meta_rng_zero")
+def _(ck):
+    ck.meta["resnet_train.epoch_rng"] = "0,0,0,0"
+
+
+@ck_gen("ck_meta_missing_key")
+def _(ck):
+    del ck.meta["resnet_train.steps"]
+
+
+@ck_gen("ck_meta_unknown_key")
+def _(ck):
+    ck.meta["resnet_train.momentum"] = "0.9"
+
+
+@gen("ck_weights_only")
+def _(d):  # valid, but no training state (for --resume)
+    ck_row(d, Ck(training=False).build())
+
+
+@gen("ck_is_folder")
+def _(d):
+    ck_row(d, b"")
+    os.remove(os.path.join(d, "ck.safetensors"))
+    os.mkdir(os.path.join(d, "ck.safetensors"))
+
+
+@gen("ck_missing")
+def _(d):
+    ck_row(d, b"")
+    os.remove(os.path.join(d, "ck.safetensors"))
+
+
+# images for predict: ck.safetensors valid (weights only), the image bad -----------------
+def img_row(d, name, content):
+    write(os.path.join(d, "ck.safetensors"), Ck(training=False).build())
+    write(os.path.join(d, name), content)
+
+
+IMAGES = {
+    "img_good_pgm": ("img.pgm", lambda: pgm()),
+    "img_good_png": ("img.png", lambda: png()),
+    "img_text": ("img.png", lambda: b"just some text, not an image\n"),
+    "img_empty": ("img.pgm", lambda: b""),
+    "img_jpeg": ("img.jpg", lambda: b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64),
+    "img_ppm": ("img.ppm", lambda: b"P6\n2 2\n255\n" + b"\x00" * 12),
+    "img_png_truncated": ("img.png", lambda: png()[:60]),
+    "img_png_header_only": ("img.png", lambda: png()[:8]),
+    "img_png_bad_crc": ("img.png", lambda: png()[:29] + b"\x00\x00\x00\x00" + png()[33:]),
+    "img_png_corrupt_idat": ("img.png", lambda: corrupt_idat()),
+    "img_png_huge": ("img.png", lambda: png(ihdr=struct.pack(">IIBBBBB", 100000, 100000, 8, 0, 0, 0, 0))),
+    "img_png_zero_width": ("img.png", lambda: png(ihdr=struct.pack(">IIBBBBB", 0, 28, 8, 0, 0, 0, 0))),
+    "img_pgm_zero_size": ("img.pgm", lambda: b"P5\n0 0\n255\n"),
+    "img_pgm_zero_width": ("img.pgm", lambda: b"P5\n0 28\n255\n"),
+    "img_pgm_truncated_header": ("img.pgm", lambda: b"P5\n28 2"),
+    "img_pgm_truncated_raster": ("img.pgm", lambda: pgm()[:300]),
+    "img_pgm_maxval_zero": ("img.pgm", lambda: b"P5\n28 28\n0\n" + b"\x00" * 784),
+    "img_pgm_maxval_big": ("img.pgm", lambda: b"P5\n28 28\n70000\n" + b"\x00" * 1568),
+    "img_pgm_huge": ("img.pgm", lambda: b"P5\n1000000 1000000\n255\n" + b"\x00" * 100),
+    "img_pgm_sample_over_maxval": ("img.pgm", lambda: b"P2\n2 2\n15\n0 3 99 0\n"),
+    "img_pgm_plain_garbage": ("img.pgm", lambda: b"P2\n2 2\n255\n0 x 1 2\n"),
+    "img_blank": ("img.pgm", lambda: pgm(px=bytes(784))),
+}
+
+
+def corrupt_idat():
+    b = bytearray(png())
+    i = b.index(b"IDAT") + 4
+    for k in range(i + 2, i + 12):  # the deflate data after the zlib header
+        b[k] ^= 0x5A
+    # fix the CRC so libpng reaches the inflater
+    n = struct.unpack(">I", bytes(b[i - 8:i - 4]))[0]
+    b[i + n:i + n + 4] = struct.pack(">I", zlib.crc32(bytes(b[i - 4:i + n])))
+    return bytes(b)
+
+
+for _name, (_file, _make) in IMAGES.items():
+    GEN[_name] = (lambda f, m: (lambda d: img_row(d, f, m())))(_file, _make)
+
+
+@gen("img_is_folder")
+def _(d):
+    img_row(d, "x", b"")
+    os.remove(os.path.join(d, "x"))
+    os.mkdir(os.path.join(d, "img.pgm"))
+
+
+@gen("img_missing")
+def _(d):
+    img_row(d, "x", b"")
+    os.remove(os.path.join(d, "x"))
+
+
+# output paths --------------------------------------------------------------------------
+def meta(d, **kv):
+    with open(d.rstrip("/") + ".meta", "w") as f:
+        for k, v in kv.items():
+            f.write("%s=%s\n" % (k, shlex_quote(str(v))))
+
+
+def shlex_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+@gen("out_none")
+def _(d):  # nothing to prepare: the row is about options or a missing folder
+    pass
+
+
+@gen("out_prev")
+def _(d):  # a previous checkpoint at d/prev.safetensors that must survive
+    write(os.path.join(d, "prev.safetensors"), Ck(training=False).build())
+
+
+@gen("out_under_file")
+def _(d):  # d/file is a regular file; --save d/file/ck.safetensors
+    write(os.path.join(d, "file"), b"a regular file, not a folder\n")
+
+
+@gen("out_is_folder")
+def _(d):  # --save names an existing folder
+    os.mkdir(os.path.join(d, "ck.safetensors"))
+
+
+def run(*cmd):
+    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+@gen("out_readonly")
+def _(d):
+    """d/ro: a read-only folder holding prev.safetensors. As root (whom
+    permissions do not stop) a tmpfs remounted read-only, else chattr +i;
+    as another user chmod 555."""
+    ro = os.path.join(d, "ro")
+    os.mkdir(ro)
+    content = Ck(training=False).build()
+    if os.geteuid() != 0:
+        write(os.path.join(ro, "prev.safetensors"), content)
+        os.chmod(ro, 0o555)
+        return
+    if run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", ro):
+        write(os.path.join(ro, "prev.safetensors"), content)
+        if run("mount", "-o", "remount,ro", ro):
+            meta(d, HOW="read-only tmpfs mount")
+            return
+        run("umount", ro)
+    write(os.path.join(ro, "prev.safetensors"), content)
+    if run("chattr", "+i", ro):
+        meta(d, HOW="chattr +i")
+        return
+    meta(d, SKIP="running as root, and neither a read-only tmpfs mount nor chattr +i works "
+                 "here: no folder is read-only to root")
+
+
+@gen("out_full_disk")
+def _(d):
+    """d/disk holds a previous checkpoint (weights only, 171 KB) and has no
+    room for a new one (629 KB with the training state): a 400 KB tmpfs
+    when mounting works (root), else `ulimit -f 300` (writes past 300 KiB
+    fail with EFBIG; the runner ignores SIGXFSZ)."""
+    disk = os.path.join(d, "disk")
+    os.mkdir(disk)
+    if os.geteuid() == 0 and run("mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", disk):
+        meta(d, HOW="400 KB tmpfs")
+    else:
+        meta(d, HOW="ulimit -f 300", FSIZE_KB=300)
+    write(os.path.join(disk, "ck.safetensors"), Ck(training=False).build())
+
+
+@gen("out_fsize_limit")
+def _(d):
+    """d/prev.safetensors exists; the run's file size limit (`ulimit -f 300`,
+    SIGXFSZ left at its default action, as a shell or a batch system sets
+    it) is smaller than the new checkpoint: the program must turn the
+    signal into a write error, not die of it leaving its temporary file."""
+    meta(d, HOW="ulimit -f 300, SIGXFSZ default", FSIZE_KB=300, XFSZ="default")
+    write(os.path.join(d, "prev.safetensors"), Ck(training=False).build())
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in GEN:
+        sys.stderr.write("usage: make_input.py GENERATOR DIR (generators: %s)\n"
+                         % " ".join(sorted(GEN)))
+        return 2
+    GEN[sys.argv[1]](sys.argv[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
