@@ -52,6 +52,7 @@ void cli_usage(FILE *out)
         "  --lr-gamma X         StepLR factor (0.1)\n"
         "  --eval-every N       test after every N epochs too (off: only at the end)\n"
         "  --train-limit N      train on the first N training images only (all)\n"
+        "  --test-limit N       test on the first N test images only (all; train and evaluate)\n"
         "Checkpoints (safetensors; PyTorch loads them with load_state_dict):\n"
         "  --save FILE          save after every epoch, and on SIGINT/SIGTERM\n"
         "  --save-every N       also save every N steps\n"
@@ -80,7 +81,7 @@ static int allowed(cli_command cmd, const char *option)
         if (!strcmp(list[i], option))
             return 0;
     if (cmd == CMD_PREDICT && (!strcmp(option, "--data") || !strcmp(option, "--no-download") ||
-                               !strcmp(option, "--mirror")))
+                               !strcmp(option, "--mirror") || !strcmp(option, "--test-limit")))
         return 0;
     return 1;
 }
@@ -213,6 +214,9 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
         } else if (!strcmp(a, "--train-limit")) {
             VALUE();
             st = rt_parse_int(a, v, 1, 60000, &o->train_limit, err);
+        } else if (!strcmp(a, "--test-limit")) {
+            VALUE();
+            st = rt_parse_int(a, v, 1, 10000, &o->test_limit, err);
         } else if (!strcmp(a, "--save")) {
             VALUE();
             o->save_path = v;

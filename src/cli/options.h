@@ -25,6 +25,7 @@ typedef struct cli_options {
     /* training */
     rt_train_config train;
     int train_limit;          /* use only the first N training images; 0 = all */
+    int test_limit;           /* test on the first N test images only; 0 = all */
     const char *save_path;    /* --save */
     int save_every;           /* --save-every N steps */
     const char *resume_path;  /* --resume */
