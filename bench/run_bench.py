@@ -84,7 +84,8 @@ def torch_info():
 
 def machine_info(build):
     info = {'kind': 'machine', 'date': datetime.datetime.now().isoformat(timespec='seconds'),
-            'host': platform.node(), 'os': platform.platform(), 'python': platform.python_version()}
+            'host': platform.node(), 'os': platform.platform(), 'python': platform.python_version(),
+            'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY', '(default)')}
     try:
         lscpu = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
         m = re.search(r'Model name:\s*(.+)', lscpu)
@@ -316,7 +317,8 @@ def report(rows, notes, info, args):
              f'{info.get("memory_gib")} GiB)' + (f', GPU {info["gpu"]}' if info.get('gpu') else '') +
              f'; {info.get("resnet_train", "")} at commit {info.get("commit", "?")}, '
              f'{info.get("cc", "")}; PyTorch {info.get("torch", "not installed")}.', '',
-             f'Command: `python3 bench/run_bench.py {" ".join(args.argv)}`', '',
+             f'Command: `python3 bench/run_bench.py {" ".join(args.argv)}` '
+             f'(OMP_WAIT_POLICY={info.get("omp_wait_policy")}, for every implementation)', '',
              f'Every figure is the median of {args.repeats} runs (min..max beside it); '
              f'{args.threads} threads for every implementation. Epoch times marked * are '
              f'extrapolated from runs of {args.max_steps} steps (resnet-train) and '
