@@ -26,8 +26,6 @@ int cli_evaluate(const cli_options *o)
     rt_status st = cli_load_mnist(o, &report, &train, &test, &err);
     if (st == RT_OK) {
         rt_dataset_free(&train); /* evaluation needs the test set only */
-        if (o->test_limit > 0 && o->test_limit < test.count)
-            test.count = o->test_limit;
         if (!o->json)
             cli_print_device(dev);
         st = rt_trainer_create(dev, NULL, &test, &o->train, &t, &err);

@@ -89,10 +89,6 @@ int cli_train(const cli_options *o)
         rt_device_close(dev);
         return cli_fail(&err);
     }
-    if (o->train_limit > 0 && o->train_limit < train.count)
-        train.count = o->train_limit;
-    if (o->test_limit > 0 && o->test_limit < test.count)
-        test.count = o->test_limit;
     printf("%d\n%d\n", train.count, test.count);
     cli_print_device(dev);
 

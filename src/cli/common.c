@@ -46,7 +46,12 @@ rt_status cli_load_mnist(const cli_options *o, cli_report *report, rt_dataset *t
     mo.mirrors = o->mirror_count ? o->mirrors : NULL;
     mo.notice = print_notice;
     mo.notice_ctx = report;
-    return rt_mnist_load(&mo, train, test, err);
+    rt_status st = rt_mnist_load(&mo, train, test, err);
+    if (st == RT_OK && o->train_limit > 0 && o->train_limit < train->count)
+        train->count = o->train_limit;
+    if (st == RT_OK && o->test_limit > 0 && o->test_limit < test->count)
+        test->count = o->test_limit;
+    return st;
 }
 
 rt_status cli_check_writable(const char *path, rt_error *err)

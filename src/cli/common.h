@@ -18,7 +18,8 @@ rt_status cli_open_device(const cli_options *o, rt_device **dev, rt_error *err);
 void cli_print_device(const rt_device *dev);
 
 /* Loads MNIST from o->data_dir (downloading when allowed), with notices
- * through the report. */
+ * through the report, keeping the first --train-limit / --test-limit
+ * images of each set. */
 rt_status cli_load_mnist(const cli_options *o, cli_report *report, rt_dataset *train,
                          rt_dataset *test, rt_error *err);
 
