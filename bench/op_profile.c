@@ -137,12 +137,12 @@ int main(int argc, char **argv)
     rt_device_upload(dev, a, x, (size_t)n * RT_MODEL_PIXELS * sizeof *x);
 
     static const struct { const char *name; rt_conv_shape s; } convs[] = {
-        {"conv1", {0, 1, 28, 28, 20, 5, 5, 0}},
-        {"resblock1.conv1", {0, 20, 12, 12, 30, 5, 5, 2}},
-        {"resblock1.conv2", {0, 30, 12, 12, 20, 3, 3, 1}},
-        {"conv2", {0, 20, 12, 12, 15, 3, 3, 0}},
-        {"resblock2.conv1", {0, 15, 5, 5, 30, 5, 5, 2}},
-        {"resblock2.conv2", {0, 30, 5, 5, 15, 3, 3, 1}},
+        {"conv1", {0, 1, 28, 28, 20, 5, 5, 0, 1}},
+        {"resblock1.conv1", {0, 20, 12, 12, 30, 5, 5, 2, 1}},
+        {"resblock1.conv2", {0, 30, 12, 12, 20, 3, 3, 1, 1}},
+        {"conv2", {0, 20, 12, 12, 15, 3, 3, 0, 1}},
+        {"resblock2.conv1", {0, 15, 5, 5, 30, 5, 5, 2, 1}},
+        {"resblock2.conv2", {0, 30, 5, 5, 15, 3, 3, 1, 1}},
     };
     char labels_buf[6][4][48];
     double conv_flops = 0.0, conv_seconds = 0.0;

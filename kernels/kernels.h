@@ -77,6 +77,39 @@ cudaError_t rtk_relu_backward(const float *y, const float *dy, float *dx, size_t
 cudaError_t rtk_add_relu_forward(const float *a, const float *b, float *y, size_t count,
                                  cudaStream_t stream);
 
+/* y = a + b (y may be a or b). */
+cudaError_t rtk_add(const float *a, const float *b, float *y, size_t count, cudaStream_t stream);
+
+/* Max pooling of planes of h x w into oh x ow (rt_pool_shape's rule). */
+typedef struct rtk_pool_dims {
+    int h, w, oh, ow, kernel, stride, pad;
+} rtk_pool_dims;
+cudaError_t rtk_maxpool_forward(const float *x, float *y, size_t planes, rtk_pool_dims d,
+                                cudaStream_t stream);
+/* Overwrites all of dx. */
+cudaError_t rtk_maxpool_backward(const float *x, const float *dy, float *dx, size_t planes,
+                                 rtk_pool_dims d, cudaStream_t stream);
+/* Average of each plane of hw floats, and its gradient dy / hw. */
+cudaError_t rtk_avgpool_forward(const float *x, float *y, size_t planes, int hw,
+                                cudaStream_t stream);
+cudaError_t rtk_avgpool_backward(const float *dy, float *dx, size_t planes, int hw,
+                                 cudaStream_t stream);
+
+/* BatchNorm2d (rt_batchnorm's fields, passed by value). */
+typedef struct rtk_bn_params {
+    float eps, momentum;
+    int relu;
+    const float *weight, *bias;
+    float *running_mean, *running_var;
+    int64_t *num_batches_tracked;
+    float *save_mean, *save_invstd;
+} rtk_bn_params;
+cudaError_t rtk_batchnorm_forward(const float *x, float *y, int n, int channels, int hw,
+                                  int training, rtk_bn_params p, cudaStream_t stream);
+cudaError_t rtk_batchnorm_backward(const float *x, const float *y, const float *dy, float *dx,
+                                   float *dweight, float *dbias, int n, int channels, int hw,
+                                   rtk_bn_params p, cudaStream_t stream);
+
 /* Mean softmax cross-entropy with the rt_step_state updates (one block; n
  * up to a few thousand is fine). A label outside 0..classes-1 is recorded
  * in *err, that sample's dlogits row is zeroed and state is left untouched,

@@ -50,6 +50,17 @@ typedef struct rt_backend_ops {
                                   float *y);
     rt_status (*add_relu_backward)(void *ctx, size_t count, const float *y, const float *dy,
                                    float *d);
+    rt_status (*add)(void *ctx, size_t count, const float *a, const float *b, float *y);
+    rt_status (*maxpool_forward)(void *ctx, const rt_pool_shape *s, const float *x, float *y);
+    rt_status (*maxpool_backward)(void *ctx, const rt_pool_shape *s, const float *x,
+                                  const float *dy, float *dx);
+    rt_status (*avgpool_forward)(void *ctx, int n, int c, int hw, const float *x, float *y);
+    rt_status (*avgpool_backward)(void *ctx, int n, int c, int hw, const float *dy, float *dx);
+    rt_status (*batchnorm_forward)(void *ctx, const rt_batchnorm *bn, int training,
+                                   const float *x, float *y);
+    rt_status (*batchnorm_backward)(void *ctx, const rt_batchnorm *bn, const float *x,
+                                    const float *y, const float *dy, float *dx, float *dweight,
+                                    float *dbias);
     rt_status (*linear_forward)(void *ctx, int n, int in, int out, const float *x,
                                 const float *w, const float *b, float *y);
     rt_status (*linear_backward_data)(void *ctx, int n, int in, int out, const float *dy,

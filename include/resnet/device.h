@@ -81,15 +81,55 @@ typedef rt_status (*rt_step_fn)(void *ctx);
 rt_status rt_device_run_step(rt_device *dev, int key, rt_step_fn fn, void *ctx);
 
 /* ---- op descriptions --------------------------------------------------- */
-/* A stride-1, dilation-1 convolution (cross-correlation) with zero padding. */
+/* A dilation-1 convolution (cross-correlation) with zero padding and a
+ * stride, as torch.nn.Conv2d: output size floor((h + 2 pad - r) / stride) + 1. */
 typedef struct rt_conv_shape {
     int n, c, h, w; /* input batch, channels, height, width */
     int k, r, s;    /* output channels, kernel height, kernel width */
     int pad;        /* zero padding on every side */
+    int stride;     /* the same in both directions, 1 or more */
 } rt_conv_shape;
 
-static inline int rt_conv_out_h(const rt_conv_shape *s) { return s->h + 2 * s->pad - s->r + 1; }
-static inline int rt_conv_out_w(const rt_conv_shape *s) { return s->w + 2 * s->pad - s->s + 1; }
+static inline int rt_conv_out_h(const rt_conv_shape *s)
+{
+    return s->h + 2 * s->pad < s->r ? 0 : (s->h + 2 * s->pad - s->r) / s->stride + 1;
+}
+static inline int rt_conv_out_w(const rt_conv_shape *s)
+{
+    return s->w + 2 * s->pad < s->s ? 0 : (s->w + 2 * s->pad - s->s) / s->stride + 1;
+}
+
+/* Max pooling over kernel x kernel windows with a stride and implicit
+ * -infinity padding, floor mode, as torch.nn.MaxPool2d (pad <= kernel / 2). */
+typedef struct rt_pool_shape {
+    int n, c, h, w;
+    int kernel, stride, pad;
+} rt_pool_shape;
+
+static inline int rt_pool_out_h(const rt_pool_shape *s)
+{
+    return s->h + 2 * s->pad < s->kernel ? 0 : (s->h + 2 * s->pad - s->kernel) / s->stride + 1;
+}
+static inline int rt_pool_out_w(const rt_pool_shape *s)
+{
+    return s->w + 2 * s->pad < s->kernel ? 0 : (s->w + 2 * s->pad - s->kernel) / s->stride + 1;
+}
+
+/* One BatchNorm2d layer, as torch.nn.BatchNorm2d(affine=True,
+ * track_running_stats=True) computes it, over x laid out [n][c][hw].
+ * Training: the batch's mean and biased variance normalise; the running
+ * estimates move by `momentum` towards the mean and the unbiased variance;
+ * num_batches_tracked counts the training batches. Evaluation: the running
+ * estimates normalise. relu != 0 fuses a relu after it. */
+typedef struct rt_batchnorm {
+    int n, c, hw;
+    float eps, momentum;        /* 1e-5, 0.1 */
+    int relu;
+    const float *weight, *bias; /* gamma, beta [c] */
+    float *running_mean, *running_var; /* [c] */
+    int64_t *num_batches_tracked;      /* one counter */
+    float *save_mean, *save_invstd;    /* [c]: the training batch's statistics, for backward */
+} rt_batchnorm;
 
 /* State of a pass over a dataset, kept in device memory so that a captured
  * step reads what changes (position, step count, learning rate) from it. */
@@ -142,6 +182,35 @@ rt_status rt_op_relu_forward(rt_device *dev, size_t count, const float *x, float
 /* dx = dy where y > 0, else 0. */
 rt_status rt_op_relu_backward(rt_device *dev, size_t count, const float *y, const float *dy,
                               float *dx);
+/* y = a + b (y may be a or b): the residual join without relu, and sums of
+ * gradients. */
+rt_status rt_op_add(rt_device *dev, size_t count, const float *a, const float *b, float *y);
+
+/* Max pooling (rt_pool_shape): the gradient of a window goes to its first
+ * maximum in row-major order (NaN wins); windows that share an input add
+ * their gradients in row-major window order. backward overwrites dx. */
+rt_status rt_op_maxpool_forward(rt_device *dev, const rt_pool_shape *s, const float *x, float *y);
+rt_status rt_op_maxpool_backward(rt_device *dev, const rt_pool_shape *s, const float *x,
+                                 const float *dy, float *dx);
+
+/* Adaptive average pooling to 1x1: y[n][c] = mean of x[n][c][0..hw);
+ * backward: dx[n][c][i] = dy[n][c] / hw (overwrites dx). */
+rt_status rt_op_avgpool_forward(rt_device *dev, int n, int c, int hw, const float *x, float *y);
+rt_status rt_op_avgpool_backward(rt_device *dev, int n, int c, int hw, const float *dy,
+                                 float *dx);
+
+/* BatchNorm2d forward (training != 0: batch statistics, saved in
+ * bn->save_mean/save_invstd, running estimates and the counter updated;
+ * else the running estimates). A training batch needs more than one value
+ * per channel (n * hw > 1), as PyTorch requires. */
+rt_status rt_op_batchnorm_forward(rt_device *dev, const rt_batchnorm *bn, int training,
+                                  const float *x, float *y);
+/* Gradients of a training-mode forward: dx (overwritten), dweight and
+ * dbias (overwritten), from x, the output y (read only when bn->relu) and dy. */
+rt_status rt_op_batchnorm_backward(rt_device *dev, const rt_batchnorm *bn, const float *x,
+                                   const float *y, const float *dy, float *dx, float *dweight,
+                                   float *dbias);
+
 /* y = relu(a + b), the residual join. */
 rt_status rt_op_add_relu_forward(rt_device *dev, size_t count, const float *a, const float *b,
                                  float *y);

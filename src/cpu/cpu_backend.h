@@ -1,5 +1,5 @@
 /* Private interface of the portable C backend: its context and its ops,
- * one file per family (conv, pool, pointwise, linear, loss, adam). */
+ * one file per family (conv, pool, batchnorm, pointwise, linear, loss, adam). */
 #ifndef RT_CPU_BACKEND_H
 #define RT_CPU_BACKEND_H
 
@@ -47,6 +47,18 @@ rt_status cpu_maxpool2_forward(void *ctx, int n, int c, int h, int w, int relu, 
                                float *y);
 rt_status cpu_maxpool2_backward(void *ctx, int n, int c, int h, int w, int relu, const float *x,
                                 const float *y, const float *dy, float *dx);
+
+rt_status cpu_maxpool_forward(void *ctx, const rt_pool_shape *s, const float *x, float *y);
+rt_status cpu_maxpool_backward(void *ctx, const rt_pool_shape *s, const float *x,
+                               const float *dy, float *dx);
+rt_status cpu_avgpool_forward(void *ctx, int n, int c, int hw, const float *x, float *y);
+rt_status cpu_avgpool_backward(void *ctx, int n, int c, int hw, const float *dy, float *dx);
+rt_status cpu_batchnorm_forward(void *ctx, const rt_batchnorm *bn, int training,
+                                const float *x, float *y);
+rt_status cpu_batchnorm_backward(void *ctx, const rt_batchnorm *bn, const float *x,
+                                 const float *y, const float *dy, float *dx, float *dweight,
+                                 float *dbias);
+rt_status cpu_add(void *ctx, size_t count, const float *a, const float *b, float *y);
 
 rt_status cpu_load_batch(void *ctx, const uint8_t *images, const uint8_t *labels,
                          const int32_t *order, int pixels, int n, const rt_step_state *state,

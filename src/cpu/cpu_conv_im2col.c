@@ -45,15 +45,19 @@ static void im2col(const rt_conv_shape *s, const conv_dims *d, const float *x, f
             for (int j = 0; j < s->s; j++) {
                 float *row = col + (size_t)((c * s->r + i) * s->s + j) * ld;
                 for (int oy = 0; oy < d->oh; oy++) {
-                    int iy = oy + i - s->pad;
+                    int iy = oy * s->stride + i - s->pad;
                     float *dst = row + (size_t)oy * d->ow;
                     if (iy < 0 || iy >= s->h) {
                         memset(dst, 0, (size_t)d->ow * sizeof *dst);
                         continue;
                     }
                     const float *src = x + ((size_t)c * s->h + iy) * s->w;
+                    if (s->stride == 1 && j >= s->pad && d->ow + j - s->pad <= s->w) {
+                        memcpy(dst, src + j - s->pad, (size_t)d->ow * sizeof *dst);
+                        continue;
+                    }
                     for (int ox = 0; ox < d->ow; ox++) {
-                        int ix = ox + j - s->pad;
+                        int ix = ox * s->stride + j - s->pad;
                         dst[ox] = (ix >= 0 && ix < s->w) ? src[ix] : 0.0f;
                     }
                 }
@@ -69,10 +73,10 @@ static void im2col_transposed(const rt_conv_shape *s, const conv_dims *d, const 
             float *dst = colt + (size_t)(oy * d->ow + ox) * d->crs;
             for (int c = 0; c < s->c; c++)
                 for (int i = 0; i < s->r; i++) {
-                    int iy = oy + i - s->pad;
+                    int iy = oy * s->stride + i - s->pad;
                     const float *src = x + ((size_t)c * s->h + iy) * s->w;
                     for (int j = 0; j < s->s; j++) {
-                        int ix = ox + j - s->pad;
+                        int ix = ox * s->stride + j - s->pad;
                         *dst++ = (iy >= 0 && iy < s->h && ix >= 0 && ix < s->w) ? src[ix] : 0.0f;
                     }
                 }
@@ -87,13 +91,13 @@ static void col2im_add(const rt_conv_shape *s, const conv_dims *d, const float *
             for (int j = 0; j < s->s; j++) {
                 const float *row = col + (size_t)((c * s->r + i) * s->s + j) * d->p;
                 for (int oy = 0; oy < d->oh; oy++) {
-                    int iy = oy + i - s->pad;
+                    int iy = oy * s->stride + i - s->pad;
                     if (iy < 0 || iy >= s->h)
                         continue;
                     float *dst = x + ((size_t)c * s->h + iy) * s->w;
                     const float *src = row + (size_t)oy * d->ow;
                     for (int ox = 0; ox < d->ow; ox++) {
-                        int ix = ox + j - s->pad;
+                        int ix = ox * s->stride + j - s->pad;
                         if (ix >= 0 && ix < s->w)
                             dst[ix] += src[ox];
                     }

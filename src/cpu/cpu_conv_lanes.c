@@ -46,7 +46,7 @@ static geom geom_of(int c, int h, int w, int pad_h, int pad_w, int k, int r, int
 int cpu_conv_lanes_supported(const rt_conv_shape *s)
 {
     /* backward data runs the forward kernel with padding r-1-pad */
-    return s->pad <= s->r - 1 && s->pad <= s->s - 1 && s->s <= S_MAX;
+    return s->stride == 1 && s->pad <= s->r - 1 && s->pad <= s->s - 1 && s->s <= S_MAX;
 }
 
 /* Floats of a gathered group, with slack: a pixel block may read past the

@@ -1,4 +1,4 @@
-/* Element-wise ops: batch loading, relu and the residual join relu(a + b). */
+/* Element-wise ops: batch loading, relu, sums and the residual join relu(a + b). */
 #include "cpu_backend.h"
 
 rt_status cpu_load_batch(void *vctx, const uint8_t *images, const uint8_t *labels,
@@ -35,6 +35,15 @@ rt_status cpu_relu_backward(void *vctx, size_t count, const float *y, const floa
     #pragma omp parallel for num_threads(cpu_team(ctx, (double)count)) schedule(static)
     for (size_t i = 0; i < count; i++)
         dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    return RT_OK;
+}
+
+rt_status cpu_add(void *vctx, size_t count, const float *a, const float *b, float *y)
+{
+    cpu_ctx *ctx = vctx;
+    #pragma omp parallel for num_threads(cpu_team(ctx, (double)count)) schedule(static)
+    for (size_t i = 0; i < count; i++)
+        y[i] = a[i] + b[i];
     return RT_OK;
 }
 

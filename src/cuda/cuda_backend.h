@@ -120,6 +120,17 @@ rt_status cuda_add_relu_forward(void *ctx, size_t count, const float *a, const f
                                 float *y);
 rt_status cuda_add_relu_backward(void *ctx, size_t count, const float *y, const float *dy,
                                  float *d);
+rt_status cuda_add(void *ctx, size_t count, const float *a, const float *b, float *y);
+rt_status cuda_maxpool_forward(void *ctx, const rt_pool_shape *s, const float *x, float *y);
+rt_status cuda_maxpool_backward(void *ctx, const rt_pool_shape *s, const float *x,
+                                const float *dy, float *dx);
+rt_status cuda_avgpool_forward(void *ctx, int n, int c, int hw, const float *x, float *y);
+rt_status cuda_avgpool_backward(void *ctx, int n, int c, int hw, const float *dy, float *dx);
+rt_status cuda_batchnorm_forward(void *ctx, const rt_batchnorm *bn, int training,
+                                 const float *x, float *y);
+rt_status cuda_batchnorm_backward(void *ctx, const rt_batchnorm *bn, const float *x,
+                                  const float *y, const float *dy, float *dx, float *dweight,
+                                  float *dbias);
 rt_status cuda_softmax_cross_entropy(void *ctx, int n, int classes, const float *logits,
                                      const int32_t *labels, float *dlogits,
                                      rt_step_state *state);

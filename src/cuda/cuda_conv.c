@@ -1,7 +1,7 @@
-/* Convolutions through cuDNN (NCHW float tensors, stride 1, dilation 1,
+/* Convolutions through cuDNN (NCHW float tensors, any stride, dilation 1,
  * cross-correlation, zero padding), with our own kernels for the bias.
  *
- * A plan per shape (n, c, h, w, k, r, s, pad) holds the descriptors and,
+ * A plan per shape (n, c, h, w, k, r, s, pad, stride) holds the descriptors and,
  * per direction (forward, backward data, backward filter), the algorithm
  * chosen the first time that direction runs: by default the first of
  * cudnnGet*Algorithm_v7's ranking, which does not depend on timings, so
@@ -54,7 +54,7 @@ void cuda_conv_destroy_plans(cuda_ctx *ctx)
 static int same_shape(const rt_conv_shape *a, const rt_conv_shape *b)
 {
     return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w && a->k == b->k &&
-           a->r == b->r && a->s == b->s && a->pad == b->pad;
+           a->r == b->r && a->s == b->s && a->pad == b->pad && a->stride == b->stride;
 }
 
 static rt_status describe(cuda_ctx *ctx, cuda_conv_plan *p)
@@ -75,7 +75,8 @@ static rt_status describe(cuda_ctx *ctx, cuda_conv_plan *p)
                                               s->c, s->r, s->s));
     for (int d = 0; d < CONV_DIRECTIONS; d++) {
         CUDNN_TRY(ctx, cudnnCreateConvolutionDescriptor(&p->conv[d]));
-        CUDNN_TRY(ctx, cudnnSetConvolution2dDescriptor(p->conv[d], s->pad, s->pad, 1, 1, 1, 1,
+        CUDNN_TRY(ctx, cudnnSetConvolution2dDescriptor(p->conv[d], s->pad, s->pad, s->stride,
+                                                       s->stride, 1, 1,
                                                        CUDNN_CROSS_CORRELATION,
                                                        CUDNN_DATA_FLOAT));
         CUDNN_TRY(ctx, cudnnSetConvolutionMathType(p->conv[d], math));

@@ -1,5 +1,6 @@
 /* The ops implemented by our own kernels (the .cu files of kernels/): batch loading,
- * pooling with the fused relu, relu, the residual join, softmax
+ * pooling (with the fused relu), relu, the residual join and sums,
+ * BatchNorm, softmax
  * cross-entropy, Adam and the end of a step. Each is one launch (or two)
  * on the backend's stream, checked for launch failure. */
 #include "cuda_check.h"
@@ -57,6 +58,79 @@ rt_status cuda_add_relu_backward(void *vctx, size_t count, const float *y, const
                                  float *d)
 {
     return cuda_relu_backward(vctx, count, y, dy, d);
+}
+
+rt_status cuda_add(void *vctx, size_t count, const float *a, const float *b, float *y)
+{
+    cuda_ctx *ctx = vctx;
+    CUDA_TRY(ctx, rtk_add(a, b, y, count, ctx->stream));
+    return RT_OK;
+}
+
+static rtk_pool_dims pool_dims(const rt_pool_shape *s)
+{
+    rtk_pool_dims d = {s->h, s->w, rt_pool_out_h(s), rt_pool_out_w(s), s->kernel, s->stride,
+                       s->pad};
+    return d;
+}
+
+rt_status cuda_maxpool_forward(void *vctx, const rt_pool_shape *s, const float *x, float *y)
+{
+    cuda_ctx *ctx = vctx;
+    CUDA_TRY(ctx, rtk_maxpool_forward(x, y, (size_t)s->n * (size_t)s->c, pool_dims(s),
+                                      ctx->stream));
+    return RT_OK;
+}
+
+rt_status cuda_maxpool_backward(void *vctx, const rt_pool_shape *s, const float *x,
+                                const float *dy, float *dx)
+{
+    cuda_ctx *ctx = vctx;
+    CUDA_TRY(ctx, rtk_maxpool_backward(x, dy, dx, (size_t)s->n * (size_t)s->c, pool_dims(s),
+                                       ctx->stream));
+    return RT_OK;
+}
+
+rt_status cuda_avgpool_forward(void *vctx, int n, int c, int hw, const float *x, float *y)
+{
+    cuda_ctx *ctx = vctx;
+    CUDA_TRY(ctx, rtk_avgpool_forward(x, y, (size_t)n * (size_t)c, hw, ctx->stream));
+    return RT_OK;
+}
+
+rt_status cuda_avgpool_backward(void *vctx, int n, int c, int hw, const float *dy, float *dx)
+{
+    cuda_ctx *ctx = vctx;
+    CUDA_TRY(ctx, rtk_avgpool_backward(dy, dx, (size_t)n * (size_t)c, hw, ctx->stream));
+    return RT_OK;
+}
+
+static rtk_bn_params bn_params(const rt_batchnorm *bn)
+{
+    rtk_bn_params p = {bn->eps,          bn->momentum,    bn->relu,
+                       bn->weight,       bn->bias,        bn->running_mean,
+                       bn->running_var,  bn->num_batches_tracked,
+                       bn->save_mean,    bn->save_invstd};
+    return p;
+}
+
+rt_status cuda_batchnorm_forward(void *vctx, const rt_batchnorm *bn, int training,
+                                 const float *x, float *y)
+{
+    cuda_ctx *ctx = vctx;
+    CUDA_TRY(ctx, rtk_batchnorm_forward(x, y, bn->n, bn->c, bn->hw, training, bn_params(bn),
+                                        ctx->stream));
+    return RT_OK;
+}
+
+rt_status cuda_batchnorm_backward(void *vctx, const rt_batchnorm *bn, const float *x,
+                                  const float *y, const float *dy, float *dx, float *dweight,
+                                  float *dbias)
+{
+    cuda_ctx *ctx = vctx;
+    CUDA_TRY(ctx, rtk_batchnorm_backward(x, y, dy, dx, dweight, dbias, bn->n, bn->c, bn->hw,
+                                         bn_params(bn), ctx->stream));
+    return RT_OK;
 }
 
 rt_status cuda_softmax_cross_entropy(void *vctx, int n, int classes, const float *logits,

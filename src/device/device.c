@@ -173,7 +173,22 @@ rt_status rt_device_run_step(rt_device *dev, int key, rt_step_fn fn, void *ctx)
 static int conv_shape_ok(const rt_conv_shape *s)
 {
     return s && s->n > 0 && s->c > 0 && s->h > 0 && s->w > 0 && s->k > 0 && s->r > 0 &&
-           s->s > 0 && s->pad >= 0 && rt_conv_out_h(s) > 0 && rt_conv_out_w(s) > 0;
+           s->s > 0 && s->pad >= 0 && s->stride > 0 && rt_conv_out_h(s) > 0 &&
+           rt_conv_out_w(s) > 0;
+}
+
+static int pool_shape_ok(const rt_pool_shape *s)
+{
+    return s && s->n > 0 && s->c > 0 && s->h > 0 && s->w > 0 && s->kernel > 0 &&
+           s->stride > 0 && s->pad >= 0 && 2 * s->pad <= s->kernel && rt_pool_out_h(s) > 0 &&
+           rt_pool_out_w(s) > 0;
+}
+
+static int bn_ok(const rt_batchnorm *bn)
+{
+    return bn && bn->n > 0 && bn->c > 0 && bn->hw > 0 && bn->eps > 0.0f &&
+           bn->momentum >= 0.0f && bn->momentum <= 1.0f && bn->weight && bn->bias &&
+           bn->running_mean && bn->running_var;
 }
 
 rt_status rt_op_load_batch(rt_device *dev, const uint8_t *images, const uint8_t *labels,
@@ -251,6 +266,61 @@ rt_status rt_op_add_relu_backward(rt_device *dev, size_t count, const float *y, 
 {
     CHECK_ARG(dev, count > 0 && y && dy && d);
     return BACKEND(dev)->add_relu_backward(CTX(dev), count, y, dy, d);
+}
+
+rt_status rt_op_add(rt_device *dev, size_t count, const float *a, const float *b, float *y)
+{
+    CHECK_ARG(dev, count > 0 && a && b && y);
+    return BACKEND(dev)->add(CTX(dev), count, a, b, y);
+}
+
+rt_status rt_op_maxpool_forward(rt_device *dev, const rt_pool_shape *s, const float *x, float *y)
+{
+    CHECK_ARG(dev, pool_shape_ok(s) && x && y);
+    return BACKEND(dev)->maxpool_forward(CTX(dev), s, x, y);
+}
+
+rt_status rt_op_maxpool_backward(rt_device *dev, const rt_pool_shape *s, const float *x,
+                                 const float *dy, float *dx)
+{
+    CHECK_ARG(dev, pool_shape_ok(s) && x && dy && dx);
+    return BACKEND(dev)->maxpool_backward(CTX(dev), s, x, dy, dx);
+}
+
+rt_status rt_op_avgpool_forward(rt_device *dev, int n, int c, int hw, const float *x, float *y)
+{
+    CHECK_ARG(dev, n > 0 && c > 0 && hw > 0 && x && y);
+    return BACKEND(dev)->avgpool_forward(CTX(dev), n, c, hw, x, y);
+}
+
+rt_status rt_op_avgpool_backward(rt_device *dev, int n, int c, int hw, const float *dy,
+                                 float *dx)
+{
+    CHECK_ARG(dev, n > 0 && c > 0 && hw > 0 && dy && dx);
+    return BACKEND(dev)->avgpool_backward(CTX(dev), n, c, hw, dy, dx);
+}
+
+rt_status rt_op_batchnorm_forward(rt_device *dev, const rt_batchnorm *bn, int training,
+                                  const float *x, float *y)
+{
+    CHECK_ARG(dev, bn_ok(bn) && x && y);
+    if (training) {
+        CHECK_ARG(dev, bn->save_mean && bn->save_invstd && bn->num_batches_tracked);
+        if ((int64_t)bn->n * bn->hw < 2)
+            return rt_error_set(&dev->err, RT_ERR_USAGE,
+                                "BatchNorm in training needs more than 1 value per channel "
+                                "(got a batch of %d x %d pixels)", bn->n, bn->hw);
+    }
+    return BACKEND(dev)->batchnorm_forward(CTX(dev), bn, training, x, y);
+}
+
+rt_status rt_op_batchnorm_backward(rt_device *dev, const rt_batchnorm *bn, const float *x,
+                                   const float *y, const float *dy, float *dx, float *dweight,
+                                   float *dbias)
+{
+    CHECK_ARG(dev, bn_ok(bn) && bn->save_mean && bn->save_invstd && x && (y || !bn->relu) &&
+                       dy && dx && dweight && dbias && dx != dy);
+    return BACKEND(dev)->batchnorm_backward(CTX(dev), bn, x, y, dy, dx, dweight, dbias);
 }
 
 rt_status rt_op_linear_forward(rt_device *dev, int n, int in, int out, const float *x,

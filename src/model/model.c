@@ -62,7 +62,7 @@ struct rt_model {
 static rt_conv_shape conv_shape(int layer, int n)
 {
     const conv_layer *l = &CONV[layer];
-    rt_conv_shape s = {n, l->c, l->h, l->w, l->k, l->r, l->r, l->pad};
+    rt_conv_shape s = {n, l->c, l->h, l->w, l->k, l->r, l->r, l->pad, 1};
     return s;
 }
 

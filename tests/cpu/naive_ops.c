@@ -1,6 +1,7 @@
 #include "naive_ops.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static float at(const float *x, int h, int w, int ci, int yi, int xi)
 {
@@ -22,7 +23,8 @@ void naive_conv_forward(const rt_conv_shape *s, const float *x, const float *w, 
                         for (int i = 0; i < s->r; i++)
                             for (int j = 0; j < s->s; j++)
                                 sum += (double)at(x + (size_t)n * s->c * s->h * s->w, s->h,
-                                                  s->w, c, oy + i - s->pad, ox + j - s->pad) *
+                                                  s->w, c, oy * s->stride + i - s->pad,
+                                                  ox * s->stride + j - s->pad) *
                                        w[(((size_t)k * s->c + c) * s->r + i) * s->s + j];
                     y[(((size_t)n * s->k + k) * oh + oy) * ow + ox] = (float)sum;
                 }
@@ -39,8 +41,11 @@ void naive_conv_backward_data(const rt_conv_shape *s, const float *dy, const flo
                     for (int k = 0; k < s->k; k++)
                         for (int i = 0; i < s->r; i++)
                             for (int j = 0; j < s->s; j++) {
-                                int oy = iy - i + s->pad, ox = ix - j + s->pad;
-                                if (oy < 0 || oy >= oh || ox < 0 || ox >= ow)
+                                int ty = iy - i + s->pad, tx = ix - j + s->pad;
+                                if (ty % s->stride || tx % s->stride)
+                                    continue;
+                                int oy = ty / s->stride, ox = tx / s->stride;
+                                if (ty < 0 || oy >= oh || tx < 0 || ox >= ow)
                                     continue;
                                 sum += (double)dy[(((size_t)n * s->k + k) * oh + oy) * ow + ox] *
                                        w[(((size_t)k * s->c + c) * s->r + i) * s->s + j];
@@ -63,7 +68,8 @@ void naive_conv_backward_filter(const rt_conv_shape *s, const float *x, const fl
                             for (int ox = 0; ox < ow; ox++)
                                 sum += (double)dy[(((size_t)n * s->k + k) * oh + oy) * ow + ox] *
                                        at(x + (size_t)n * s->c * s->h * s->w, s->h, s->w, c,
-                                          oy + i - s->pad, ox + j - s->pad);
+                                          oy * s->stride + i - s->pad,
+                                          ox * s->stride + j - s->pad);
                     dw[(((size_t)k * s->c + c) * s->r + i) * s->s + j] = (float)sum;
                 }
 }
@@ -193,4 +199,114 @@ double naive_softmax_cross_entropy(int n, int classes, const float *logits,
                     (float)((exp((double)z[j] - lse) - (j == labels[i])) / n);
     }
     return total / n;
+}
+
+void naive_maxpool_forward(const rt_pool_shape *s, const float *x, float *y, size_t *argmax)
+{
+    int oh = rt_pool_out_h(s), ow = rt_pool_out_w(s);
+    for (size_t p = 0; p < (size_t)s->n * s->c; p++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                size_t best = (size_t)-1;
+                for (int i = 0; i < s->kernel; i++)
+                    for (int j = 0; j < s->kernel; j++) {
+                        int iy = oy * s->stride - s->pad + i, ix = ox * s->stride - s->pad + j;
+                        if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                            continue;
+                        size_t at = (p * s->h + iy) * s->w + ix;
+                        /* the first maximum wins; a NaN beats any number */
+                        if (best == (size_t)-1 || (isnan(x[at]) && !isnan(x[best])) ||
+                            (!isnan(x[best]) && x[at] > x[best]))
+                            best = at;
+                    }
+                size_t o = (p * oh + oy) * ow + ox;
+                y[o] = x[best];
+                if (argmax)
+                    argmax[o] = best;
+            }
+}
+
+void naive_maxpool_backward(const rt_pool_shape *s, const float *x, const float *dy, float *dx)
+{
+    size_t nin = (size_t)s->n * s->c * s->h * s->w;
+    size_t nout = (size_t)s->n * s->c * rt_pool_out_h(s) * rt_pool_out_w(s);
+    float *y = malloc(nout * sizeof *y);
+    size_t *argmax = malloc(nout * sizeof *argmax);
+    naive_maxpool_forward(s, x, y, argmax);
+    for (size_t i = 0; i < nin; i++)
+        dx[i] = 0.0f;
+    for (size_t o = 0; o < nout; o++)
+        dx[argmax[o]] += dy[o];
+    free(y);
+    free(argmax);
+}
+
+void naive_batchnorm_forward(const rt_batchnorm *bn, int training, const float *x, float *y,
+                             double *mean_out, double *var_out)
+{
+    size_t m = (size_t)bn->n * bn->hw;
+    for (int c = 0; c < bn->c; c++) {
+        double mean = 0.0, var = 0.0;
+        for (int n = 0; n < bn->n; n++)
+            for (int i = 0; i < bn->hw; i++)
+                mean += x[((size_t)n * bn->c + c) * bn->hw + i];
+        mean /= (double)m;
+        for (int n = 0; n < bn->n; n++)
+            for (int i = 0; i < bn->hw; i++) {
+                double d = x[((size_t)n * bn->c + c) * bn->hw + i] - mean;
+                var += d * d;
+            }
+        var /= (double)m;
+        if (mean_out)
+            mean_out[c] = mean;
+        if (var_out)
+            var_out[c] = var;
+        double use_mean = training ? mean : bn->running_mean[c];
+        double use_var = training ? var : bn->running_var[c];
+        double scale = bn->weight[c] / sqrt(use_var + bn->eps);
+        for (int n = 0; n < bn->n; n++)
+            for (int i = 0; i < bn->hw; i++) {
+                size_t at = ((size_t)n * bn->c + c) * bn->hw + i;
+                double v = (x[at] - use_mean) * scale + bn->bias[c];
+                y[at] = (float)(bn->relu && v < 0.0 ? 0.0 : v);
+            }
+    }
+}
+
+void naive_batchnorm_backward(const rt_batchnorm *bn, const float *x, const float *y,
+                              const float *dy, float *dx, float *dweight, float *dbias)
+{
+    double m = (double)bn->n * bn->hw;
+    for (int c = 0; c < bn->c; c++) {
+        double mean = 0.0, var = 0.0;
+        for (int n = 0; n < bn->n; n++)
+            for (int i = 0; i < bn->hw; i++)
+                mean += x[((size_t)n * bn->c + c) * bn->hw + i];
+        mean /= m;
+        for (int n = 0; n < bn->n; n++)
+            for (int i = 0; i < bn->hw; i++) {
+                double d = x[((size_t)n * bn->c + c) * bn->hw + i] - mean;
+                var += d * d;
+            }
+        var /= m;
+        double invstd = 1.0 / sqrt(var + bn->eps);
+        /* dL/dxhat = g * gamma; dx = invstd / m * (m g' - sum g' - xhat sum g' xhat) */
+        double sg = 0.0, sgx = 0.0;
+        for (int n = 0; n < bn->n; n++)
+            for (int i = 0; i < bn->hw; i++) {
+                size_t at = ((size_t)n * bn->c + c) * bn->hw + i;
+                double g = (bn->relu && !(y[at] > 0.0f)) ? 0.0 : dy[at];
+                sg += g;
+                sgx += g * (x[at] - mean) * invstd;
+            }
+        dweight[c] = (float)sgx;
+        dbias[c] = (float)sg;
+        for (int n = 0; n < bn->n; n++)
+            for (int i = 0; i < bn->hw; i++) {
+                size_t at = ((size_t)n * bn->c + c) * bn->hw + i;
+                double g = (bn->relu && !(y[at] > 0.0f)) ? 0.0 : dy[at];
+                double xhat = (x[at] - mean) * invstd;
+                dx[at] = (float)(bn->weight[c] * invstd / m * (m * g - sg - xhat * sgx));
+            }
+    }
 }

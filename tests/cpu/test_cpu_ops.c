@@ -46,8 +46,8 @@ static void check_equal(const char *what, const float *ref, const float *got, si
 static void test_conv(rt_conv_shape s)
 {
     char name[160];
-    snprintf(name, sizeof name, "conv n%d c%d %dx%d k%d %dx%d pad%d", s.n, s.c, s.h, s.w, s.k,
-             s.r, s.s, s.pad);
+    snprintf(name, sizeof name, "conv n%d c%d %dx%d k%d %dx%d pad%d stride%d", s.n, s.c, s.h,
+             s.w, s.k, s.r, s.s, s.pad, s.stride);
     int oh = rt_conv_out_h(&s), ow = rt_conv_out_w(&s);
     size_t nx = (size_t)s.n * s.c * s.h * s.w, nw = (size_t)s.k * s.c * s.r * s.s;
     size_t ny = (size_t)s.n * s.k * oh * ow;
@@ -105,8 +105,9 @@ static void test_convolutions(void)
     /* the model's six convolutions, at batch 1, a batch that splits into
      * uneven chunks (17), the last partial batch of an epoch (32) and 64 */
     const rt_conv_shape model[] = {
-        {1, 1, 28, 28, 20, 5, 5, 0}, {1, 20, 12, 12, 30, 5, 5, 2}, {1, 30, 12, 12, 20, 3, 3, 1},
-        {1, 20, 12, 12, 15, 3, 3, 0}, {1, 15, 5, 5, 30, 5, 5, 2}, {1, 30, 5, 5, 15, 3, 3, 1},
+        {1, 1, 28, 28, 20, 5, 5, 0, 1}, {1, 20, 12, 12, 30, 5, 5, 2, 1},
+        {1, 30, 12, 12, 20, 3, 3, 1, 1}, {1, 20, 12, 12, 15, 3, 3, 0, 1},
+        {1, 15, 5, 5, 30, 5, 5, 2, 1},   {1, 30, 5, 5, 15, 3, 3, 1, 1},
     };
     const int batches[] = {1, 17, 32};
     for (size_t i = 0; i < sizeof model / sizeof model[0]; i++)
@@ -121,8 +122,14 @@ static void test_convolutions(void)
     /* odd shapes: non-square kernels and images, padding wider than the
      * image, 1x1 kernels, a single output pixel */
     const rt_conv_shape odd[] = {
-        {2, 3, 2, 2, 4, 5, 5, 2}, {3, 2, 7, 5, 3, 3, 1, 1}, {2, 4, 6, 9, 5, 1, 1, 0},
-        {1, 2, 5, 5, 3, 5, 5, 0}, {9, 1, 4, 4, 1, 3, 3, 2}, {2, 33, 3, 3, 7, 3, 3, 1},
+        {2, 3, 2, 2, 4, 5, 5, 2, 1}, {3, 2, 7, 5, 3, 3, 1, 1, 1}, {2, 4, 6, 9, 5, 1, 1, 0, 1},
+        {1, 2, 5, 5, 3, 5, 5, 0, 1}, {9, 1, 4, 4, 1, 3, 3, 2, 1}, {2, 33, 3, 3, 7, 3, 3, 1, 1},
+        /* the ResNets' strided shapes: the 7x7/2 stem, 3x3/2 and 1x1/2
+         * projections, on odd and even sizes (the last row/column unused) */
+        {2, 3, 29, 27, 8, 7, 7, 3, 2}, {3, 8, 9, 9, 16, 3, 3, 1, 2}, {3, 8, 8, 7, 16, 3, 3, 1, 2},
+        {17, 8, 9, 8, 16, 1, 1, 0, 2}, {2, 4, 7, 7, 4, 3, 3, 1, 3}, {1, 64, 4, 4, 32, 3, 3, 1, 2},
+        /* 1x1 stride 1 with many channels: the bottlenecks' GEMM shape */
+        {3, 64, 7, 7, 48, 1, 1, 0, 1},
     };
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
         test_conv(odd[i]);
@@ -134,6 +141,7 @@ static void test_convolutions(void)
         s.r = 1 + (int)rt_rng_below(&rng, 5);
         s.s = 1 + (int)rt_rng_below(&rng, 5);
         s.pad = (int)rt_rng_below(&rng, 3);
+        s.stride = 1 + (int)rt_rng_below(&rng, 3);
         s.h = s.r + (int)rt_rng_below(&rng, 10);
         s.w = s.s + (int)rt_rng_below(&rng, 10);
         test_conv(s);
@@ -217,6 +225,200 @@ static void test_pointwise(void)
     for (int i = 0; i < N; i++)
         ok &= d[i] == (a[i] + b[i] > 0 ? dy[i] : 0.0f);
     CHECK(ok);
+}
+
+static void test_general_pool_case(rt_pool_shape s, int ties, int with_nan)
+{
+    size_t nx = (size_t)s.n * s.c * s.h * s.w;
+    size_t ny = (size_t)s.n * s.c * rt_pool_out_h(&s) * rt_pool_out_w(&s);
+    float *x = falloc(nx), *y = falloc(ny), *yr = falloc(ny), *dy = falloc(ny), *dx = falloc(nx),
+          *dxr = falloc(nx);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = ties ? (float)((int)rt_rng_below(&rng, 3) - 1) : rt_rng_uniform(&rng) * 2 - 1;
+    if (with_nan)
+        for (size_t i = 3; i < nx; i += 11)
+            x[i] = NAN;
+    rt_test_fill(&rng, dy, ny, -1, 1);
+    char what[160];
+    snprintf(what, sizeof what, "maxpool n%d c%d %dx%d kernel%d stride%d pad%d ties%d nan%d", s.n,
+             s.c, s.h, s.w, s.kernel, s.stride, s.pad, ties, with_nan);
+    CHECK(rt_op_maxpool_forward(dev, &s, x, y) == RT_OK);
+    naive_maxpool_forward(&s, x, yr, NULL);
+    check_equal(what, yr, y, ny);
+    rt_test_fill(&rng, dx, nx, 5, 6);
+    CHECK(rt_op_maxpool_backward(dev, &s, x, dy, dx) == RT_OK);
+    naive_maxpool_backward(&s, x, dy, dxr);
+    strcat(what, " backward");
+    /* overlapping windows add in the same (row-major) order on both sides */
+    check_equal(what, dxr, dx, nx);
+    free(x), free(y), free(yr), free(dy), free(dx), free(dxr);
+}
+
+static void test_general_pooling(void)
+{
+    static const rt_pool_shape shapes[] = {
+        {2, 3, 16, 16, 3, 2, 1}, /* the ImageNet stem's pooling */
+        {3, 2, 15, 13, 3, 2, 1}, {1, 4, 7, 7, 3, 2, 0}, {2, 2, 9, 9, 2, 2, 0},
+        {2, 3, 5, 6, 3, 1, 1},   {1, 1, 1, 1, 3, 2, 1}, {2, 2, 8, 8, 5, 3, 2},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int ties = 0; ties <= 1; ties++)
+            for (int nan = 0; nan <= 1; nan++)
+                test_general_pool_case(shapes[i], ties, nan);
+    /* two overlapping windows won by one input: its gradient is the sum */
+    rt_pool_shape s = {1, 1, 1, 3, 3, 1, 1};
+    float x[3] = {0, 5, 1}, y[3], dy[3] = {1, 2, 4}, dx[3];
+    CHECK(rt_op_maxpool_forward(dev, &s, x, y) == RT_OK);
+    CHECK(y[0] == 5 && y[1] == 5 && y[2] == 5);
+    CHECK(rt_op_maxpool_backward(dev, &s, x, dy, dx) == RT_OK);
+    CHECK(dx[0] == 0 && dx[1] == 7 && dx[2] == 0);
+}
+
+static void test_avgpool(int n, int c, int hw)
+{
+    size_t nx = (size_t)n * c * hw, ny = (size_t)n * c;
+    float *x = falloc(nx), *y = falloc(ny), *dy = falloc(ny), *dx = falloc(nx);
+    rt_test_fill(&rng, x, nx, -1, 1);
+    rt_test_fill(&rng, dy, ny, -1, 1);
+    CHECK(rt_op_avgpool_forward(dev, n, c, hw, x, y) == RT_OK);
+    int ok = 1;
+    for (size_t p = 0; p < ny; p++) {
+        double sum = 0.0;
+        for (int i = 0; i < hw; i++)
+            sum += x[p * hw + i];
+        /* one rounding of the exact mean (the double sum of <= 49 floats is exact enough) */
+        ok &= fabs(y[p] - sum / hw) <= 1e-7 * (fabs(sum / hw) + 1e-30) + 1e-12;
+    }
+    CHECKF(ok, "avgpool forward n%d c%d hw%d", n, c, hw);
+    rt_test_fill(&rng, dx, nx, 5, 6);
+    CHECK(rt_op_avgpool_backward(dev, n, c, hw, dy, dx) == RT_OK);
+    ok = 1;
+    for (size_t i = 0; i < nx; i++)
+        ok &= dx[i] == dy[i / hw] / (float)hw;
+    CHECKF(ok, "avgpool backward n%d c%d hw%d", n, c, hw);
+    free(x), free(y), free(dy), free(dx);
+}
+
+/* BatchNorm against the double-precision loops. The backend sums in double
+ * too, so the forward output differs from the naive one by a few float
+ * roundings (NMSE ~1e-14); the backward pass subtracts nearly equal terms
+ * (dy - mean(dy) - xhat * mean(dy xhat)), cancelling up to ~3 digits on
+ * random data, still far below 1e-10. */
+static void test_batchnorm_case(int n, int c, int hw, int relu, float momentum)
+{
+    size_t nx = (size_t)n * c * hw;
+    float *x = falloc(nx), *y = falloc(nx), *yr = falloc(nx), *dy = falloc(nx), *dx = falloc(nx),
+          *dxr = falloc(nx);
+    float *gamma = falloc(c), *beta = falloc(c), *rm = falloc(c), *rv = falloc(c),
+          *rm0 = falloc(c), *rv0 = falloc(c), *smean = falloc(c), *sinv = falloc(c),
+          *dg = falloc(c), *db = falloc(c), *dgr = falloc(c), *dbr = falloc(c);
+    double *mean = calloc((size_t)c, sizeof *mean), *var = calloc((size_t)c, sizeof *var);
+    int64_t tracked = 5;
+    rt_test_fill(&rng, x, nx, -2, 3);
+    for (size_t i = 0; i < nx; i += 3)
+        x[i] += 1.5f; /* a channel mean far from 0 */
+    rt_test_fill(&rng, dy, nx, -1, 1);
+    rt_test_fill(&rng, gamma, c, 0.5f, 1.5f);
+    rt_test_fill(&rng, beta, c, -0.5f, 0.5f);
+    rt_test_fill(&rng, rm0, c, -0.2f, 0.2f);
+    rt_test_fill(&rng, rv0, c, 0.5f, 2.0f);
+    memcpy(rm, rm0, c * sizeof *rm);
+    memcpy(rv, rv0, c * sizeof *rv);
+    rt_batchnorm bn = {n, c, hw, 1e-5f, momentum, relu, gamma, beta, rm, rv, &tracked,
+                       smean, sinv};
+    char what[128];
+    snprintf(what, sizeof what, "batchnorm n%d c%d hw%d relu%d", n, c, hw, relu);
+    char msg[192];
+
+    CHECK(rt_op_batchnorm_forward(dev, &bn, 1, x, y) == RT_OK);
+    naive_batchnorm_forward(&bn, 1, x, yr, mean, var);
+    snprintf(msg, sizeof msg, "%s training forward", what);
+    check_close(msg, yr, y, nx, 1e-12);
+    CHECKF(tracked == 6, "%s: num_batches_tracked %lld, expected 6", what, (long long)tracked);
+    int ok = 1;
+    double m = (double)n * hw;
+    for (int i = 0; i < c; i++) {
+        double erm = (1 - momentum) * rm0[i] + momentum * mean[i];
+        double erv = (1 - momentum) * rv0[i] + momentum * var[i] * m / (m - 1);
+        /* relative to the terms' size: the two may nearly cancel */
+        ok &= fabs(rm[i] - erm) <= 1e-6 * ((1 - momentum) * fabs(rm0[i]) + momentum * fabs(mean[i]));
+        ok &= fabs(rv[i] - erv) <= 1e-6 * fabs(erv);
+        ok &= fabs(smean[i] - mean[i]) <= 1e-6 * (fabs(mean[i]) + 1e-3);
+        ok &= fabs(sinv[i] - 1.0 / sqrt(var[i] + 1e-5)) <= 1e-6 / sqrt(var[i] + 1e-5);
+    }
+    CHECKF(ok, "%s: running statistics (unbiased variance, momentum %g) or saved statistics",
+           what, (double)momentum);
+
+    rt_test_fill(&rng, dx, nx, 5, 6);
+    CHECK(rt_op_batchnorm_backward(dev, &bn, x, y, dy, dx, dg, db) == RT_OK);
+    naive_batchnorm_backward(&bn, x, y, dy, dxr, dgr, dbr);
+    snprintf(msg, sizeof msg, "%s backward data", what);
+    if (m > 2) {
+        check_close(msg, dxr, dx, nx, NMSE_REDUCTION);
+    } else {
+        /* two values per channel normalise to exactly -1 and +1 whatever
+         * x is, so the true dx is ~eps-sized and every implementation
+         * returns rounding noise of the size of the terms it cancels:
+         * compare with that size, |dy| * gamma * invstd */
+        double scale = 0.0, diff = 0.0;
+        for (size_t i = 0; i < nx; i++) {
+            int ch = (int)((i / (size_t)hw) % (size_t)c);
+            double t = fabs(dy[i]) * gamma[ch] / sqrt(var[ch] + 1e-5);
+            scale = t > scale ? t : scale;
+            diff = fmax(diff, fabs((double)dx[i] - dxr[i]));
+        }
+        CHECKF(diff <= 1e-6 * scale, "%s: max |diff| %.3g > 1e-6 x %.3g", msg, diff, scale);
+    }
+    snprintf(msg, sizeof msg, "%s backward weight", what);
+    check_close(msg, dgr, dg, c, NMSE_REDUCTION);
+    snprintf(msg, sizeof msg, "%s backward bias", what);
+    check_close(msg, dbr, db, c, NMSE_REDUCTION);
+
+    /* evaluation: the running statistics, no update, no count */
+    memcpy(rm, rm0, c * sizeof *rm);
+    memcpy(rv, rv0, c * sizeof *rv);
+    CHECK(rt_op_batchnorm_forward(dev, &bn, 0, x, y) == RT_OK);
+    naive_batchnorm_forward(&bn, 0, x, yr, NULL, NULL);
+    snprintf(msg, sizeof msg, "%s evaluation forward", what);
+    check_close(msg, yr, y, nx, 1e-12);
+    CHECK(tracked == 6 && memcmp(rm, rm0, c * sizeof *rm) == 0 &&
+          memcmp(rv, rv0, c * sizeof *rv) == 0);
+    free(x), free(y), free(yr), free(dy), free(dx), free(dxr), free(gamma), free(beta);
+    free(rm), free(rv), free(rm0), free(rv0), free(smean), free(sinv), free(dg), free(db);
+    free(dgr), free(dbr), free(mean), free(var);
+}
+
+static void test_batchnorm(void)
+{
+    test_batchnorm_case(4, 3, 25, 0, 0.1f);
+    test_batchnorm_case(4, 3, 25, 1, 0.1f);
+    test_batchnorm_case(7, 16, 1, 1, 0.1f);   /* 1x1 pixels: ResNet-18's last stage on MNIST */
+    test_batchnorm_case(2, 5, 49, 0, 0.3f);
+    test_batchnorm_case(1, 2, 2, 0, 1.0f);    /* two values per channel: the smallest batch */
+    test_batchnorm_case(3, 64, 196, 1, 0.1f);
+    /* one value per channel cannot be normalised in training (PyTorch refuses too) */
+    float x1[2] = {1, 2}, y1[2], g[2] = {1, 1}, b[2] = {0, 0}, r[2] = {0, 0}, v[2] = {1, 1};
+    float sm[2], si[2];
+    int64_t t = 0;
+    rt_batchnorm one = {1, 2, 1, 1e-5f, 0.1f, 0, g, b, r, v, &t, sm, si};
+    CHECK(rt_op_batchnorm_forward(dev, &one, 1, x1, y1) == RT_ERR_USAGE);
+    CHECK(rt_op_batchnorm_forward(dev, &one, 0, x1, y1) == RT_OK);
+}
+
+static void test_add(void)
+{
+    enum { N = 777 };
+    float a[N], b[N], y[N];
+    rt_test_fill(&rng, a, N, -1, 1);
+    rt_test_fill(&rng, b, N, -1, 1);
+    CHECK(rt_op_add(dev, N, a, b, y) == RT_OK);
+    int ok = 1;
+    for (int i = 0; i < N; i++)
+        ok &= y[i] == a[i] + b[i];
+    CHECK(rt_op_add(dev, N, y, b, y) == RT_OK); /* in place, as gradient sums use it */
+    for (int i = 0; i < N; i++)
+        ok &= y[i] == (a[i] + b[i]) + b[i];
+    CHECKF(ok, "add");
 }
 
 static void test_load_batch(void)
@@ -367,7 +569,13 @@ int main(void)
     rt_rng_seed(&rng, 12345);
     test_convolutions();
     test_pooling();
+    test_general_pooling();
+    test_avgpool(3, 5, 49);
+    test_avgpool(2, 7, 1);
+    test_avgpool(1, 2, 3);
+    test_batchnorm();
     test_pointwise();
+    test_add();
     test_load_batch();
     test_linear(1, 375, 10);
     test_linear(64, 375, 10);

@@ -95,6 +95,91 @@ static void test_conv(rt_conv_shape s)
     free(c.x), free(c.w), free(c.b), free(y), free(g), free(dx), free(dw), free(db);
 }
 
+/* ---- general max pooling, average pooling, BatchNorm ------------------- */
+typedef struct gpool_ctx {
+    rt_pool_shape s;
+    float *x;
+} gpool_ctx;
+
+static void gpool_fwd(void *vctx, float *y)
+{
+    gpool_ctx *p = vctx;
+    CHECK(rt_op_maxpool_forward(dev, &p->s, p->x, y) == RT_OK);
+}
+
+static void fill_spaced(float *x, size_t n);
+
+static void test_general_pool(rt_pool_shape s)
+{
+    size_t nx = (size_t)s.n * s.c * s.h * s.w;
+    size_t ny = (size_t)s.n * s.c * rt_pool_out_h(&s) * rt_pool_out_w(&s);
+    gpool_ctx p = {s, falloc(nx)};
+    float *y = falloc(ny), *g = falloc(ny), *dx = falloc(nx);
+    fill_spaced(p.x, nx); /* no ties within 2h: the winners do not change */
+    rt_test_fill(&rng, g, ny, -1, 1);
+    CHECK(rt_op_maxpool_backward(dev, &s, p.x, g, dx) == RT_OK);
+    check_all("maxpool (general) d/dx", p.x, nx, dx, gpool_fwd, &p, g, y, ny);
+    free(p.x), free(y), free(g), free(dx);
+}
+
+typedef struct avg_ctx {
+    int n, c, hw;
+    float *x;
+} avg_ctx;
+
+static void avg_fwd(void *vctx, float *y)
+{
+    avg_ctx *a = vctx;
+    CHECK(rt_op_avgpool_forward(dev, a->n, a->c, a->hw, a->x, y) == RT_OK);
+}
+
+static void test_avgpool(void)
+{
+    avg_ctx a = {3, 4, 9, falloc(3 * 4 * 9)};
+    float y[12], g[12], *dx = falloc(3 * 4 * 9);
+    rt_test_fill(&rng, a.x, 3 * 4 * 9, -1, 1);
+    rt_test_fill(&rng, g, 12, -1, 1);
+    CHECK(rt_op_avgpool_backward(dev, 3, 4, 9, g, dx) == RT_OK);
+    check_all("avgpool d/dx", a.x, 3 * 4 * 9, dx, avg_fwd, &a, g, y, 12);
+    free(a.x), free(dx);
+}
+
+typedef struct bn_ctx {
+    rt_batchnorm bn;
+    float *x, *weight, *bias;
+} bn_ctx;
+
+static void bn_fwd(void *vctx, float *y)
+{
+    bn_ctx *b = vctx;
+    b->bn.weight = b->weight;
+    b->bn.bias = b->bias;
+    CHECK(rt_op_batchnorm_forward(dev, &b->bn, 1, b->x, y) == RT_OK);
+}
+
+/* Training mode: the batch statistics depend on x, so d/dx includes their
+ * terms. Without relu (its kinks are covered by the naive-loop test). */
+static void test_batchnorm(int n, int c, int hw)
+{
+    size_t nx = (size_t)n * c * hw;
+    float *rm = falloc(c), *rv = falloc(c), *sm = falloc(c), *si = falloc(c);
+    int64_t tracked = 0;
+    bn_ctx b = {{n, c, hw, 1e-5f, 0.1f, 0, NULL, NULL, rm, rv, &tracked, sm, si},
+                falloc(nx), falloc(c), falloc(c)};
+    float *y = falloc(nx), *g = falloc(nx), *dx = falloc(nx), *dw = falloc(c), *db = falloc(c);
+    rt_test_fill(&rng, b.x, nx, -2, 2);
+    rt_test_fill(&rng, b.weight, c, 0.5f, 1.5f);
+    rt_test_fill(&rng, b.bias, c, -1, 1);
+    rt_test_fill(&rng, g, nx, -1, 1);
+    bn_fwd(&b, y);
+    CHECK(rt_op_batchnorm_backward(dev, &b.bn, b.x, y, g, dx, dw, db) == RT_OK);
+    check_all("batchnorm d/dx", b.x, nx, dx, bn_fwd, &b, g, y, nx);
+    check_all("batchnorm d/dweight", b.weight, c, dw, bn_fwd, &b, g, y, nx);
+    check_all("batchnorm d/dbias", b.bias, c, db, bn_fwd, &b, g, y, nx);
+    free(rm), free(rv), free(sm), free(si), free(b.x), free(b.weight), free(b.bias);
+    free(y), free(g), free(dx), free(dw), free(db);
+}
+
 /* ---- pooling ------------------------------------------------------------ */
 typedef struct pool_ctx {
     int n, c, h, w, relu;
@@ -309,15 +394,23 @@ int main(void)
         return 1;
     }
     rt_rng_seed(&rng, 99);
-    test_conv((rt_conv_shape){2, 3, 6, 5, 4, 3, 3, 1});
-    test_conv((rt_conv_shape){2, 2, 5, 5, 3, 5, 5, 2});
-    test_conv((rt_conv_shape){9, 1, 7, 7, 2, 5, 5, 0});
+    test_conv((rt_conv_shape){2, 3, 6, 5, 4, 3, 3, 1, 1});
+    test_conv((rt_conv_shape){2, 2, 5, 5, 3, 5, 5, 2, 1});
+    test_conv((rt_conv_shape){9, 1, 7, 7, 2, 5, 5, 0, 1});
     test_pool(0);
     test_pool(1);
     test_pointwise();
     test_linear();
     test_softmax();
     test_model();
+    test_conv((rt_conv_shape){2, 3, 9, 8, 4, 3, 3, 1, 2});  /* strided */
+    test_conv((rt_conv_shape){2, 3, 11, 11, 2, 7, 7, 3, 2}); /* the ImageNet stem */
+    test_conv((rt_conv_shape){3, 4, 5, 5, 3, 1, 1, 0, 2});  /* a 1x1/2 projection */
+    test_general_pool((rt_pool_shape){2, 2, 7, 7, 3, 2, 1});
+    test_general_pool((rt_pool_shape){1, 3, 6, 5, 3, 1, 1}); /* overlapping windows */
+    test_avgpool();
+    test_batchnorm(3, 2, 5);
+    test_batchnorm(4, 3, 1);
     rt_device_close(dev);
     return rt_test_finish("test_gradcheck");
 }

@@ -292,15 +292,18 @@ static void test_conv(void)
             continue;
         for (int l = 0; l < 6; l++) {
             rt_conv_shape s = {batches[bi], MODEL[l][0], MODEL[l][1], MODEL[l][2],
-                               MODEL[l][3], MODEL[l][4], MODEL[l][5], MODEL[l][6]};
+                               MODEL[l][3], MODEL[l][4], MODEL[l][5], MODEL[l][6], 1};
             test_conv_shape(&s, 0);
         }
     }
     /* odd shapes: pads 0/1/2, kernels 1/3/5 and non-square, small images,
      * a kernel as large as the padded image */
     static const rt_conv_shape ODD[] = {
-        {3, 2, 7, 9, 4, 3, 3, 0}, {2, 3, 5, 5, 2, 5, 5, 2}, {1, 1, 3, 3, 1, 3, 3, 2},
-        {4, 5, 6, 4, 3, 1, 1, 0}, {2, 3, 8, 7, 4, 3, 5, 1}, {5, 4, 2, 2, 3, 5, 5, 2},
+        {3, 2, 7, 9, 4, 3, 3, 0, 1}, {2, 3, 5, 5, 2, 5, 5, 2, 1}, {1, 1, 3, 3, 1, 3, 3, 2, 1},
+        {4, 5, 6, 4, 3, 1, 1, 0, 1}, {2, 3, 8, 7, 4, 3, 5, 1, 1}, {5, 4, 2, 2, 3, 5, 5, 2, 1},
+        /* strided: the ImageNet stem, 3x3/2 and 1x1/2 projections, odd sizes */
+        {2, 3, 23, 21, 8, 7, 7, 3, 2}, {3, 8, 9, 9, 16, 3, 3, 1, 2}, {3, 8, 9, 8, 16, 1, 1, 0, 2},
+        {2, 4, 7, 7, 4, 3, 3, 1, 3},
     };
     for (size_t i = 0; i < sizeof ODD / sizeof ODD[0]; i++)
         test_conv_shape(&ODD[i], 0);
@@ -308,7 +311,7 @@ static void test_conv(void)
     if (gpu_tf32 && !quick)
         for (int l = 0; l < 6; l++) {
             rt_conv_shape s = {64,          MODEL[l][0], MODEL[l][1], MODEL[l][2],
-                               MODEL[l][3], MODEL[l][4], MODEL[l][5], MODEL[l][6]};
+                               MODEL[l][3], MODEL[l][4], MODEL[l][5], MODEL[l][6], 1};
             test_conv_shape(&s, 1);
         }
 }
