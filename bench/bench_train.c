@@ -4,15 +4,20 @@
  *   bench_train [--device cpu|cuda] [--threads N] [--precision fp32|tf32]
  *               [--batch-size N ...] [--max-steps N] [--warmup-steps N]
  *               [--repeats R] [--eval] [--data DIR]
+ *               [--model NAME|FILE] [--input CxHxW --synthetic N]
  *
  * Training: for each batch size, --warmup-steps untimed steps, then
  * --repeats timed runs of --max-steps steps (default: a whole epoch) on the
  * seed's recipe; the epoch time is measured for whole epochs and
  * extrapolated from the images/s otherwise (then "extrapolated": true).
  * --eval: inference over the 10000 test images at each batch size.
- * Every line also carries the start-up time (process start to the end of
- * the first training step, data loading and device set-up included), the
- * peak host memory (getrusage) and the peak device memory. */
+ * --model: the network (default the seed's); --input CxHxW with
+ * --synthetic N trains on N random images of that shape (10 classes)
+ * instead of MNIST, for networks and sizes MNIST has no data for (the
+ * timing does not depend on the pixel values). Every line also carries the
+ * network, the start-up time (process start to the end of the first
+ * training step, data loading and device set-up included), the peak host
+ * memory (getrusage) and the peak device memory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +26,8 @@
 
 #include "resnet/data.h"
 #include "resnet/device.h"
+#include "resnet/network.h"
+#include "resnet/rng.h"
 #include "resnet/train.h"
 
 #define MAX_BATCHES 8
@@ -41,6 +48,9 @@ typedef struct bench_opts {
     int batches[MAX_BATCHES], nbatches;
     int max_steps, warmup, repeats, eval;
     const char *data;
+    const char *model;
+    int channels, height, width, synthetic;
+    const rt_network *net;
 } bench_opts;
 
 static int cmp_double(const void *a, const void *b)
@@ -80,11 +90,32 @@ static void emit(const bench_opts *o, rt_device *dev, int batch, const char *met
     for (int i = 0; i < n; i++)
         printf("%s%.1f", i ? ", " : "", values[i]);
     printf("], \"precision\": \"%s\", \"cudnn_benchmark\": %s, \"peak_host_rss_mib\": %.1f, "
-           "\"peak_device_mib\": %.1f%s}\n",
+           "\"peak_device_mib\": %.1f, \"model\": \"%s\", \"input\": \"%dx%dx%d\", "
+           "\"data\": \"%s\"%s}\n",
            o->cfg.precision == RT_PRECISION_TF32 ? "tf32" : "fp32",
            o->cfg.cudnn_benchmark ? "true" : "false", peak_rss_mib(),
-           (double)rt_device_peak_bytes(dev) / (1 << 20), extra);
+           (double)rt_device_peak_bytes(dev) / (1 << 20), rt_network_name(o->net),
+           rt_network_input_of(o->net).channels, rt_network_input_of(o->net).height,
+           rt_network_input_of(o->net).width, o->synthetic ? "synthetic" : "mnist", extra);
     fflush(stdout);
+}
+
+/* count random images of c x h x w bytes with labels 0..9. */
+static int synthetic_set(rt_dataset *set, int count, int c, int h, int w, uint64_t seed)
+{
+    size_t bytes = (size_t)count * c * h * w;
+    set->count = count, set->channels = c, set->rows = h, set->cols = w;
+    set->images = malloc(bytes);
+    set->labels = malloc((size_t)count);
+    if (!set->images || !set->labels)
+        return -1;
+    rt_rng rng;
+    rt_rng_seed(&rng, seed);
+    for (size_t i = 0; i < bytes; i++)
+        set->images[i] = (uint8_t)rt_rng_below(&rng, 256);
+    for (int i = 0; i < count; i++)
+        set->labels[i] = (uint8_t)rt_rng_below(&rng, 10);
+    return 0;
 }
 
 static int fail(const rt_error *err)
@@ -101,7 +132,7 @@ static int bench_batch(const bench_opts *o, rt_device *dev, const rt_dataset *tr
     cfg.batch_size = batch;
     rt_trainer *t;
     rt_error err;
-    if (rt_trainer_create(dev, train, test, &cfg, &t, &err) != RT_OK)
+    if (rt_trainer_create(dev, o->net, train, test, &cfg, &t, &err) != RT_OK)
         return fail(&err);
     int per_epoch = (train->count + batch - 1) / batch;
     int steps = o->max_steps > 0 ? o->max_steps : per_epoch;
@@ -200,11 +231,18 @@ int main(int argc, char **argv)
             o.eval = 1;
         else if (!strcmp(a, "--data") && more)
             o.data = argv[++i];
+        else if (!strcmp(a, "--model") && more)
+            o.model = argv[++i];
+        else if (!strcmp(a, "--input") && more &&
+                 sscanf(argv[++i], "%dx%dx%d", &o.channels, &o.height, &o.width) == 3)
+            ;
+        else if (!strcmp(a, "--synthetic") && more)
+            o.synthetic = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_train [--device cpu|cuda] [--threads N] "
                             "[--precision fp32|tf32] [--no-graphs] [--cudnn-benchmark] [--batch-size N ...] "
                             "[--max-steps N] [--warmup-steps N] [--repeats R] [--eval] "
-                            "[--data DIR]\n");
+                            "[--data DIR] [--model NAME|FILE] [--input CxHxW --synthetic N]\n");
             return 2;
         }
     }
@@ -219,17 +257,33 @@ int main(int argc, char **argv)
     rt_device *dev;
     if (rt_device_open(o.device, &o.cfg, &dev, &err) != RT_OK)
         return fail(&err);
-    rt_mnist_options mo = {0};
-    mo.dir = o.data;
     rt_dataset train, test;
-    if (rt_mnist_load(&mo, &train, &test, &err) != RT_OK)
+    if (o.synthetic > 0) {
+        if (o.channels < 1 || o.height < 1 || o.width < 1) {
+            fprintf(stderr, "bench_train: --synthetic needs --input CxHxW\n");
+            return 2;
+        }
+        if (synthetic_set(&train, o.synthetic, o.channels, o.height, o.width, 1) != 0 ||
+            synthetic_set(&test, o.synthetic, o.channels, o.height, o.width, 2) != 0)
+            return fail(&(rt_error){RT_ERR_NOMEM, "out of memory for synthetic data"});
+    } else {
+        rt_mnist_options mo = {0};
+        mo.dir = o.data;
+        if (rt_mnist_load(&mo, &train, &test, &err) != RT_OK)
+            return fail(&err);
+    }
+    rt_network_input in = {train.channels, train.rows, train.cols, 10};
+    rt_network *net;
+    if (rt_network_load(o.model ? o.model : "seed", &in, &net, &err) != RT_OK)
         return fail(&err);
+    o.net = net;
     double startup = -1.0;
     int status = 0;
     for (int b = 0; b < o.nbatches && status == 0; b++)
         status = bench_batch(&o, dev, &train, &test, o.batches[b], &startup);
     rt_dataset_free(&train);
     rt_dataset_free(&test);
+    rt_network_free(net);
     rt_device_close(dev);
     return status;
 }

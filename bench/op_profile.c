@@ -16,6 +16,7 @@
 
 #include "resnet/device.h"
 #include "resnet/model.h"
+#include "resnet/network.h"
 
 static double now(void)
 {
@@ -113,15 +114,19 @@ int main(int argc, char **argv)
         return err.status == RT_ERR_NODEVICE ? 77 : 1;
     }
     rt_model *m;
-    if (rt_model_create(dev, n, &m, &err) != RT_OK || rt_model_init_params(m, 1, &err) != RT_OK) {
+    rt_network *net;
+    const rt_network_input mnist = {1, 28, 28, 10};
+    if (rt_network_load("seed", &mnist, &net, &err) != RT_OK ||
+        rt_model_create(dev, net, n, 1, &m, &err) != RT_OK ||
+        rt_model_init_params(m, 1, &err) != RT_OK) {
         fprintf(stderr, "op_profile: %s\n", err.message);
         return 1;
     }
     /* one real forward/backward first so every buffer holds typical values */
-    float *x = malloc((size_t)n * RT_MODEL_PIXELS * sizeof *x);
-    for (int i = 0; i < n * RT_MODEL_PIXELS; i++)
+    float *x = malloc((size_t)n * 784 * sizeof *x);
+    for (int i = 0; i < n * 784; i++)
         x[i] = (float)((i * 7919) % 256) / 255.0f;
-    rt_device_upload(dev, rt_model_input(m), x, (size_t)n * RT_MODEL_PIXELS * sizeof *x);
+    rt_device_upload(dev, rt_model_input(m), x, (size_t)n * 784 * sizeof *x);
     int32_t *labels = malloc((size_t)n * sizeof *labels);
     for (int i = 0; i < n; i++)
         labels[i] = i % 10;
@@ -134,7 +139,7 @@ int main(int argc, char **argv)
     float *a = rt_device_alloc(dev, big * sizeof(float)), *b = rt_device_alloc(dev, big * sizeof(float)),
           *c = rt_device_alloc(dev, big * sizeof(float)), *w = rt_device_alloc(dev, 16000 * sizeof(float)),
           *dw = rt_device_alloc(dev, 16000 * sizeof(float)), *bias = rt_device_alloc(dev, 64 * sizeof(float));
-    rt_device_upload(dev, a, x, (size_t)n * RT_MODEL_PIXELS * sizeof *x);
+    rt_device_upload(dev, a, x, (size_t)n * 784 * sizeof *x);
 
     static const struct { const char *name; rt_conv_shape s; } convs[] = {
         {"conv1", {0, 1, 28, 28, 20, 5, 5, 0, 1}},
@@ -184,10 +189,10 @@ int main(int argc, char **argv)
             rt_op_softmax_cross_entropy(dev, n, 10, rt_model_logits(m), rt_model_labels(m),
                                         rt_model_dlogits(m), state));
     TIME_OP("adam (flat buffer)", 0,
-            rt_op_adam(dev, rt_model_flat_size(), rt_model_params(m), rt_model_grads(m),
+            rt_op_adam(dev, rt_network_params_size(net), rt_model_params(m), rt_model_grads(m),
                        rt_model_adam_m(m), rt_model_adam_v(m), &adam, state));
     rt_device_upload(dev, state, &st0, sizeof st0);
-    TIME_OP("forward (whole model)", 0, rt_model_forward(m, n));
+    TIME_OP("forward (whole model)", 0, rt_model_forward(m, n, 1));
     TIME_OP("backward (whole model)", 0, rt_model_backward(m, n));
 
     double peak = strcmp(rt_device_kind(dev), "cpu") == 0 ? peak_gflops(rt_device_threads(dev)) : 0.0;
@@ -219,6 +224,7 @@ int main(int argc, char **argv)
     free(x);
     free(labels);
     rt_model_destroy(m);
+    rt_network_free(net);
     rt_device_close(dev);
     return 0;
 }

@@ -101,6 +101,7 @@ __global__ void bn_backward_kernel(const float *x, const float *y, const float *
     const float k = __fdiv_rn(__fmul_rn(__fmul_rn((float)dotp, invstd), invstd), (float)count);
     const float grad_mean = (float)(sum / count);
     const float scale = __fmul_rn(invstd, p.weight[c]);
+    if (dx)
     FOR_CHANNEL(i, at)
     {
         float g = (p.relu && !(y[at] > 0.0f)) ? 0.0f : dy[at];

@@ -26,6 +26,7 @@ typedef struct rt_backend_ops {
     rt_status (*zero)(void *ctx, void *dst, size_t bytes);
     rt_status (*synchronize)(void *ctx);
     size_t (*peak_bytes)(void *ctx);
+    size_t (*memory_total)(void *ctx);
     rt_status (*run_step)(void *ctx, int key, rt_step_fn fn, void *fn_ctx);
 
     rt_status (*load_batch)(void *ctx, const uint8_t *images, const uint8_t *labels,

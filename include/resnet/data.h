@@ -37,10 +37,11 @@ typedef struct rt_idx {
 rt_status rt_idx_read(const char *path, uint32_t expect_magic, rt_idx *out, rt_error *err);
 void rt_idx_free(rt_idx *idx);
 
-/* A labelled image set: count images of rows x cols bytes, labels 0..9. */
+/* A labelled image set: count images of channels x rows x cols bytes
+ * (planar: each channel's rows in turn), labels 0..255. */
 typedef struct rt_dataset {
-    int32_t count, rows, cols;
-    uint8_t *images; /* count * rows * cols bytes */
+    int32_t count, rows, cols, channels;
+    uint8_t *images; /* count * channels * rows * cols bytes */
     uint8_t *labels; /* count bytes */
 } rt_dataset;
 

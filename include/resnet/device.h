@@ -72,6 +72,9 @@ rt_status rt_device_zero(rt_device *dev, void *dst, size_t bytes);
 rt_status rt_device_synchronize(rt_device *dev);
 /* Peak bytes of device memory held (the CPU backend counts its own allocations). */
 size_t rt_device_peak_bytes(const rt_device *dev);
+/* All the memory the device has (the CPU: physical memory; a GPU: its
+ * global memory), 0 when unknown. */
+size_t rt_device_memory_total(const rt_device *dev);
 
 /* Runs fn(ctx), a sequence of ops whose pointers and shapes are fixed for
  * this key. A device with graph support runs the first call eagerly,
@@ -205,8 +208,9 @@ rt_status rt_op_avgpool_backward(rt_device *dev, int n, int c, int hw, const flo
  * per channel (n * hw > 1), as PyTorch requires. */
 rt_status rt_op_batchnorm_forward(rt_device *dev, const rt_batchnorm *bn, int training,
                                   const float *x, float *y);
-/* Gradients of a training-mode forward: dx (overwritten), dweight and
- * dbias (overwritten), from x, the output y (read only when bn->relu) and dy. */
+/* Gradients of a training-mode forward: dx (overwritten; NULL when not
+ * needed), dweight and dbias (overwritten), from x, the output y (read only
+ * when bn->relu) and dy. */
 rt_status rt_op_batchnorm_backward(rt_device *dev, const rt_batchnorm *bn, const float *x,
                                    const float *y, const float *dy, float *dx, float *dweight,
                                    float *dbias);
@@ -224,7 +228,8 @@ rt_status rt_op_linear_forward(rt_device *dev, int n, int in, int out, const flo
 /* dx = dy . w (overwrites dx). */
 rt_status rt_op_linear_backward_data(rt_device *dev, int n, int in, int out, const float *dy,
                                      const float *w, float *dx);
-/* dw = dy^T . x, db = column sums of dy (both overwritten). */
+/* dw = dy^T . x, db = column sums of dy (both overwritten; db may be NULL
+ * for a layer without bias). */
 rt_status rt_op_linear_backward_params(rt_device *dev, int n, int in, int out, const float *x,
                                        const float *dy, float *dw, float *db);
 

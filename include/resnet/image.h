@@ -50,6 +50,12 @@ void rt_image_free(rt_image *img);
  *     row-major, into out. */
 rt_status rt_image_to_mnist(const rt_image *img, float out[784], int *inverted, rt_error *err);
 
+/* A 28x28 input (rt_image_to_mnist's) for a network taking channels x
+ * height x width: resized bilinearly (pixel centres aligned, as PyTorch's
+ * interpolate with align_corners=False; 28x28 is an exact copy) and the
+ * same plane in every channel. */
+void rt_image_fit_input(const float in[784], int channels, int height, int width, float *out);
+
 #ifdef __cplusplus
 }
 #endif

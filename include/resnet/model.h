@@ -1,14 +1,15 @@
-/* The seed's residual network, as data: its parameter tensors (PyTorch's
- * state_dict names and shapes), one flat parameter buffer, one flat gradient
- * buffer and an activation arena on a device, and its forward and backward
- * passes written as device ops.
+/* A network (resnet/network.h) on a device: its flat parameter buffer with
+ * gradients and Adam moments, BatchNorm's running statistics and counters,
+ * an activation arena planned once for the largest batch (a step allocates
+ * nothing), and its forward and backward passes as device ops in the
+ * graph's order.
  *
- *   a1 = relu(maxpool2(conv1(x)))             20x24x24 -> 20x12x12
- *   b1 = relu(rb1.conv2(rb1.conv1(a1)) + a1)
- *   a2 = relu(maxpool2(conv2(b1)))            15x10x10 -> 15x5x5
- *   b2 = relu(rb2.conv2(rb2.conv1(a2)) + a2)
- *   logits = full_c(flatten(b2))
- */
+ * Gradients: every output that needs one has a slot; a node passing its
+ * gradient through unchanged (flatten, the residual join) shares its
+ * input's slot where it is the only reader, later contributions add to the
+ * first (convolutions with beta = 1, other ops through a scratch buffer),
+ * and slots live only from their first write to their last read, so they
+ * share memory. */
 #ifndef RESNET_MODEL_H
 #define RESNET_MODEL_H
 
@@ -17,69 +18,69 @@
 
 #include "resnet/device.h"
 #include "resnet/error.h"
+#include "resnet/network.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define RT_MODEL_INPUT_C 1
-#define RT_MODEL_INPUT_H 28
-#define RT_MODEL_INPUT_W 28
-#define RT_MODEL_PIXELS (RT_MODEL_INPUT_H * RT_MODEL_INPUT_W)
-#define RT_MODEL_CLASSES 10
-#define RT_MODEL_TENSORS 14
-#define RT_MODEL_PARAMETERS 42790
-
-typedef struct rt_param_info {
-    const char *name; /* PyTorch state_dict name, e.g. "resblock1.conv2.weight" */
-    int ndim;
-    int shape[4];
-    size_t count;  /* elements */
-    size_t offset; /* position in the flat buffer, in floats (aligned to 64) */
-    int fan_in;    /* for PyTorch's default initialisation bound 1/sqrt(fan_in) */
-} rt_param_info;
-
-/* The RT_MODEL_TENSORS parameter tensors in state_dict order. */
-const rt_param_info *rt_model_param_info(int index);
-/* Index of the tensor with this name, -1 if none. */
-int rt_model_param_find(const char *name);
-/* Floats in the flat buffer, alignment gaps included (the gaps stay zero). */
-size_t rt_model_flat_size(void);
-
 typedef struct rt_model rt_model;
 
-/* Allocates parameters, gradients, Adam moments and activations for batches
- * of up to max_batch images on dev. Parameters start at zero. */
-rt_status rt_model_create(rt_device *dev, int max_batch, rt_model **out, rt_error *err);
+/* Allocates everything for batches of up to max_batch images of net (which
+ * must outlive the model) on dev. training = 0 makes a model that only
+ * runs forward in evaluation mode (no gradients, moments or saved
+ * statistics). Parameters start at zero. A network that does not fit the
+ * device's memory fails with RT_ERR_NOMEM and the sizes, before anything
+ * is allocated. */
+rt_status rt_model_create(rt_device *dev, const rt_network *net, int max_batch, int training,
+                          rt_model **out, rt_error *err);
 void rt_model_destroy(rt_model *model);
 
 rt_device *rt_model_device(const rt_model *model);
+const rt_network *rt_model_network(const rt_model *model);
 int rt_model_max_batch(const rt_model *model);
+int rt_model_classes(const rt_model *model);
+/* Floats per input image. */
+size_t rt_model_input_size(const rt_model *model);
 
-/* Device buffers, each rt_model_flat_size() floats. */
+/* Device buffers, each rt_network_params_size() floats (grads and the
+ * moments only in a training model). */
 float *rt_model_params(rt_model *model);
 float *rt_model_grads(rt_model *model);
 float *rt_model_adam_m(rt_model *model);
 float *rt_model_adam_v(rt_model *model);
-/* Device buffers of the current batch: input images (max_batch x 784),
- * labels (int32), logits and their gradient (max_batch x 10). */
+/* BatchNorm's running statistics (rt_network_buffers_size() floats) and
+ * num_batches_tracked counters (rt_network_counter_count()). */
+float *rt_model_buffers(rt_model *model);
+int64_t *rt_model_counters(rt_model *model);
+/* The current batch: input images (max_batch x input size), labels
+ * (int32), logits and their gradient (max_batch x classes). */
 float *rt_model_input(rt_model *model);
 int32_t *rt_model_labels(rt_model *model);
 float *rt_model_logits(rt_model *model);
 float *rt_model_dlogits(rt_model *model);
 
-/* PyTorch's default initialisation: every weight and bias uniform in
- * [-1/sqrt(fan_in), 1/sqrt(fan_in)], drawn from rt_rng seeded with seed. */
+/* Every tensor as its rt_tensor_info.init says, drawn from an rt_rng
+ * seeded with seed, tensor after tensor in state_dict order (the seed's
+ * network: PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for every weight
+ * and bias); running means 0, variances 1, counters 0. */
 rt_status rt_model_init_params(rt_model *model, uint64_t seed, rt_error *err);
 
-/* Host copies of the flat parameter buffer (rt_model_flat_size() floats). */
+/* Host copies of the flat parameter buffer. */
 rt_status rt_model_upload_params(rt_model *model, const float *host, rt_error *err);
 rt_status rt_model_download_params(rt_model *model, float *host, rt_error *err);
+/* Host copies of the running statistics and counters. */
+rt_status rt_model_upload_buffers(rt_model *model, const float *buffers,
+                                  const int64_t *counters, rt_error *err);
+rt_status rt_model_download_buffers(rt_model *model, float *buffers, int64_t *counters,
+                                    rt_error *err);
 
-/* logits = net(input) for the first n images of rt_model_input(). */
-rt_status rt_model_forward(rt_model *model, int n);
-/* Gradients of every parameter into rt_model_grads() from rt_model_dlogits(),
- * after rt_model_forward() on the same n. */
+/* logits = net(input) for the first n images of rt_model_input();
+ * training selects BatchNorm's batch statistics (and updates the running
+ * ones) as PyTorch's model.train() does, else the running statistics. */
+rt_status rt_model_forward(rt_model *model, int n, int training);
+/* Gradients of every parameter into rt_model_grads() from
+ * rt_model_dlogits(), after rt_model_forward(model, n, 1). */
 rt_status rt_model_backward(rt_model *model, int n);
 
 /* Finds where a NaN or Inf first appears in a training step on the first n
@@ -92,8 +93,7 @@ rt_status rt_model_trace_nonfinite(rt_model *model, int n, rt_step_state *state,
                                    size_t where_size, rt_error *err);
 
 /* Class probabilities (softmax of the logits, computed in double) of n
- * images given on the host as n x 784 floats in [0, 1], n at most the
- * model's batch size. */
+ * images given on the host as n x input-size floats, in evaluation mode. */
 rt_status rt_model_predict(rt_model *model, const float *images, int n, float *probabilities,
                            rt_error *err);
 

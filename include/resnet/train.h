@@ -82,11 +82,13 @@ typedef int (*rt_train_callback)(void *ctx, const rt_train_event *event);
 
 typedef struct rt_trainer rt_trainer;
 
-/* Uploads both datasets to the device once (as bytes) and builds the model
- * with parameters from cfg->seed. The datasets may be freed afterwards.
- * train may be NULL for a trainer that only evaluates. */
-rt_status rt_trainer_create(rt_device *dev, const rt_dataset *train, const rt_dataset *test,
-                            const rt_train_config *cfg, rt_trainer **out, rt_error *err);
+/* Uploads both datasets to the device once (as bytes) and builds the
+ * model of net (which must outlive the trainer) with parameters from
+ * cfg->seed. The datasets may be freed afterwards. train may be NULL for a
+ * trainer that only evaluates (its model then has no gradients). */
+rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_dataset *train,
+                            const rt_dataset *test, const rt_train_config *cfg, rt_trainer **out,
+                            rt_error *err);
 void rt_trainer_destroy(rt_trainer *t);
 
 rt_model *rt_trainer_model(rt_trainer *t);
@@ -108,14 +110,15 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
 /* One pass over the test set with the current parameters. */
 rt_status rt_trainer_evaluate(rt_trainer *t, rt_eval_result *out, rt_error *err);
 
-/* Saves the model, the Adam moments, the position and the recipe to path
+/* Saves the model (parameters, running statistics, counters), the Adam
+ * moments, the position, the recipe and the network's description to path
  * (atomically: a file already there survives any failure). */
 rt_status rt_trainer_save(rt_trainer *t, const char *path, rt_error *err);
 
-/* Puts a loaded checkpoint into the trainer: its parameters, and when it
- * carries training state, the Adam moments and the position to continue
- * from. The trainer's recipe must match the checkpoint's (see
- * rt_train_config_conflict). */
+/* Puts a loaded checkpoint into the trainer: its parameters and running
+ * statistics, and when it carries training state, the Adam moments and
+ * the position to continue from. The checkpoint's network must be the
+ * trainer's, and its recipe the trainer's (see rt_train_config_conflict). */
 struct rt_checkpoint;
 rt_status rt_trainer_restore(rt_trainer *t, const struct rt_checkpoint *ck, rt_error *err);
 

@@ -1,4 +1,5 @@
-/* resnet-train evaluate CHECKPOINT: the seed's test pass on saved weights. */
+/* resnet-train evaluate CHECKPOINT: the seed's test pass on saved weights
+ * (BatchNorm in evaluation mode: its running statistics). */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +13,7 @@ int cli_evaluate(const cli_options *o)
     cli_report report;
     cli_report_init(&report, o->json ? stderr : stdout);
     rt_checkpoint ck;
-    if (rt_checkpoint_load(o->checkpoint, &ck, &err) != RT_OK)
+    if (cli_load_checkpoint(o, o->checkpoint, &ck, &err) != RT_OK)
         return cli_fail(&err);
     ck.has_training_state = 0; /* only the weights matter here */
     rt_device *dev = NULL;
@@ -26,9 +27,11 @@ int cli_evaluate(const cli_options *o)
     rt_status st = cli_load_mnist(o, &report, &train, &test, &err);
     if (st == RT_OK) {
         rt_dataset_free(&train); /* evaluation needs the test set only */
-        if (!o->json)
+        if (!o->json) {
             cli_print_device(dev);
-        st = rt_trainer_create(dev, NULL, &test, &o->train, &t, &err);
+            cli_print_model(ck.network);
+        }
+        st = rt_trainer_create(dev, ck.network, NULL, &test, &o->train, &t, &err);
     }
     if (st == RT_OK && (st = rt_trainer_restore(t, &ck, &err)) != RT_OK)
         rt_error_prefix(&err, "%s", o->checkpoint);
@@ -39,9 +42,11 @@ int cli_evaluate(const cli_options *o)
             printf("{\"checkpoint\": ");
             json_print_string(stdout, o->checkpoint);
             printf(", \"device\": \"%s\", \"images\": %d, \"correct\": %d, \"accuracy\": %.17g, "
-                   "\"avg_loss\": %.17g, \"batch_size\": %d}\n",
+                   "\"avg_loss\": %.17g, \"batch_size\": %d, \"model\": ",
                    rt_device_kind(dev), r.total, r.correct, r.accuracy, r.avg_loss,
                    o->train.batch_size);
+            json_print_string(stdout, rt_network_name(ck.network));
+            printf("}\n");
         } else {
             cli_report_test_result(&report, &r);
         }

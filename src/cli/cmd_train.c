@@ -60,12 +60,22 @@ int cli_train(const cli_options *o)
         return cli_fail(&err);
     rt_checkpoint ck;
     memset(&ck, 0, sizeof ck);
+    rt_network *own_net = NULL;
+    const rt_network *net = NULL;
     const char *ck_path = o->resume_path ? o->resume_path : o->init_path;
-    if (ck_path && rt_checkpoint_load(ck_path, &ck, &err) != RT_OK)
-        return cli_fail(&err);
+    if (ck_path) {
+        if (cli_load_checkpoint(o, ck_path, &ck, &err) != RT_OK)
+            return cli_fail(&err);
+        net = ck.network; /* the checkpoint's, which --model (if given) matches */
+    } else {
+        if (cli_network(o, &own_net, &err) != RT_OK)
+            return cli_fail(&err);
+        net = own_net;
+    }
     rt_train_config cfg = o->train;
     if (o->resume_path && !ck.has_training_state) {
         rt_checkpoint_free(&ck);
+        rt_network_free(own_net);
         rt_error_set(&err, RT_ERR_USAGE,
                      "%s holds weights only, no training state to resume: use --init to start "
                      "from its weights", o->resume_path);
@@ -73,6 +83,7 @@ int cli_train(const cli_options *o)
     }
     if (o->resume_path && resume_config(o, &ck, &cfg, &err) != RT_OK) {
         rt_checkpoint_free(&ck);
+        rt_network_free(own_net);
         return cli_fail(&err);
     }
     if (o->init_path)
@@ -81,16 +92,19 @@ int cli_train(const cli_options *o)
     rt_device *dev = NULL;
     if (cli_open_device(o, &dev, &err) != RT_OK) {
         rt_checkpoint_free(&ck);
+        rt_network_free(own_net);
         return cli_fail(&err);
     }
     rt_dataset train = {0}, test = {0};
     if (cli_load_mnist(o, &c.report, &train, &test, &err) != RT_OK) {
         rt_checkpoint_free(&ck);
+        rt_network_free(own_net);
         rt_device_close(dev);
         return cli_fail(&err);
     }
     printf("%d\n%d\n", train.count, test.count);
     cli_print_device(dev);
+    cli_print_model(net);
 
     cfg.progress_interval = c.report.tty ? 0.25 : 0.0;
     cfg.stop_flag = &stop_signal;
@@ -101,7 +115,7 @@ int cli_train(const cli_options *o)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    rt_status st = rt_trainer_create(dev, &train, &test, &cfg, &c.trainer, &err);
+    rt_status st = rt_trainer_create(dev, net, &train, &test, &cfg, &c.trainer, &err);
     rt_dataset_free(&train);
     rt_dataset_free(&test);
     if (st == RT_OK && ck_path) {
@@ -114,13 +128,14 @@ int cli_train(const cli_options *o)
                    pos.epoch + 1, pos.cursor, (long long)pos.steps);
         }
     }
-    rt_checkpoint_free(&ck);
     if (st == RT_OK)
         st = rt_trainer_run(c.trainer, o->save_every, on_event, &c, &err);
     cli_report_clear(&c.report);
     if (c.save_err.status != RT_OK)
         err = c.save_err;
     rt_trainer_destroy(c.trainer);
+    rt_checkpoint_free(&ck); /* after the trainer: it runs the checkpoint's network */
+    rt_network_free(own_net);
     rt_device_close(dev);
     if (st == RT_ERR_INTERRUPTED && stop_signal && c.save_err.status == RT_OK) {
         fprintf(stderr, "resnet-train: %s by signal %d%s%s\n", err.message, (int)stop_signal,

@@ -54,6 +54,34 @@ rt_status cli_load_mnist(const cli_options *o, cli_report *report, rt_dataset *t
     return st;
 }
 
+const rt_network_input CLI_MNIST_INPUT = {1, 28, 28, 10};
+
+rt_status cli_network(const cli_options *o, rt_network **net, rt_error *err)
+{
+    return rt_network_load(o->model ? o->model : "seed", &CLI_MNIST_INPUT, net, err);
+}
+
+rt_status cli_load_checkpoint(const cli_options *o, const char *path, rt_checkpoint *ck,
+                              rt_error *err)
+{
+    rt_network *fallback = NULL;
+    rt_status st = cli_network(o, &fallback, err);
+    if (st == RT_OK)
+        st = rt_checkpoint_load(path, fallback, o->model != NULL, ck, err);
+    rt_network_free(fallback);
+    return st;
+}
+
+void cli_print_model(const rt_network *net)
+{
+    if (!strcmp(rt_network_name(net), "seed"))
+        return;
+    rt_network_input in = rt_network_input_of(net);
+    printf("Model: %s (%zu parameters, %dx%dx%d input, %d classes)\n", rt_network_name(net),
+           rt_network_parameter_count(net), in.channels, in.height, in.width, in.classes);
+    fflush(stdout);
+}
+
 rt_status cli_check_writable(const char *path, rt_error *err)
 {
     /* refused here, before training, rather than at the first save */

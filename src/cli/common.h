@@ -5,8 +5,10 @@
 
 #include "options.h"
 #include "report.h"
+#include "resnet/checkpoint.h"
 #include "resnet/data.h"
 #include "resnet/device.h"
+#include "resnet/network.h"
 
 /* Prints "resnet-train: MESSAGE" and returns the exit status for it:
  * 2 for usage errors and an unavailable device, 1 otherwise. */
@@ -23,6 +25,21 @@ void cli_print_device(const rt_device *dev);
 rt_status cli_load_mnist(const cli_options *o, cli_report *report, rt_dataset *train,
                          rt_dataset *test, rt_error *err);
 
+/* What MNIST gives a network: 1x28x28 images, 10 classes. */
+extern const rt_network_input CLI_MNIST_INPUT;
+
+/* The network of --model for MNIST (the seed's when --model is not given). */
+rt_status cli_network(const cli_options *o, rt_network **net, rt_error *err);
+
+/* Loads a checkpoint: its own network, or for a file without a description
+ * (PyTorch's weights) the one of --model; a --model given must match. */
+rt_status cli_load_checkpoint(const cli_options *o, const char *path, rt_checkpoint *ck,
+                              rt_error *err);
+
+/* Prints "Model: NAME (N parameters)" unless the network is the seed's,
+ * whose log stays the tutorial's. */
+void cli_print_model(const rt_network *net);
+
 /* Checks that a file can be created next to path (its folder exists and
  * is writable), so a run does not find out only when it first saves. */
 rt_status cli_check_writable(const char *path, rt_error *err);
@@ -30,5 +47,6 @@ rt_status cli_check_writable(const char *path, rt_error *err);
 int cli_train(const cli_options *o);
 int cli_evaluate(const cli_options *o);
 int cli_predict(const cli_options *o);
+int cli_models(const cli_options *o);
 
 #endif

@@ -25,6 +25,7 @@ int main(int argc, char **argv)
     switch (o.command) {
     case CMD_EVALUATE: return cli_evaluate(&o);
     case CMD_PREDICT: return cli_predict(&o);
+    case CMD_MODELS: return cli_models(&o);
     case CMD_TRAIN: break;
     }
     return cli_train(&o);

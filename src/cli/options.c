@@ -28,8 +28,9 @@ void cli_usage(FILE *out)
         "       resnet-train evaluate CHECKPOINT [options]   test a checkpoint\n"
         "       resnet-train predict CHECKPOINT IMAGE... [options]\n"
         "                                              classify digit images (PNG, PGM)\n"
-        "Trains the residual network of the PyTorch MNIST tutorial on MNIST, on a CUDA GPU\n"
-        "or the CPU, with the tutorial's recipe by default, then tests it.\n"
+        "       resnet-train models [NAME|FILE.json]   list the built-in networks, or show one\n"
+        "Trains a residual network on MNIST, on a CUDA GPU or the CPU: by default the PyTorch\n"
+        "MNIST tutorial's network with its recipe; then tests it.\n"
         "\n"
         "Device:\n"
         "  --device NAME        auto (default: cuda when usable, else cpu), cpu or cuda\n"
@@ -38,6 +39,11 @@ void cli_usage(FILE *out)
         "  --no-graphs          run GPU steps eagerly instead of replaying CUDA graphs\n"
         "  --cudnn-benchmark    time cuDNN's algorithms and take the fastest (default: cuDNN's\n"
         "                       heuristic choice, the same in every run)\n"
+        "Network:\n"
+        "  --model NAME|FILE    a built-in (seed, the default; resnet18..152, resnet20..110,\n"
+        "                       resnet18-cifar: see 'models') or a description FILE.json\n"
+        "                       (docs/networks.md); checkpoints record theirs\n"
+        "  --input CxHxW, --classes N   models: show the figures for this input (MNIST's)\n"
         "Data:\n"
         "  --data DIR           MNIST folder, flat or DIR/MNIST/raw (default: $RESNET_TRAIN_DATA or data)\n"
         "  --no-download        fail instead of downloading missing files\n"
@@ -76,6 +82,10 @@ static int allowed(cli_command cmd, const char *option)
         "--eval-every", "--train-limit", "--save", "--save-every", "--resume", "--init",
         "--detect-anomaly", NULL};
     static const char *const not_train[] = {"--json", NULL};
+    if (cmd == CMD_MODELS)
+        return !strcmp(option, "--input") || !strcmp(option, "--classes");
+    if (!strcmp(option, "--input") || !strcmp(option, "--classes"))
+        return 0;
     const char *const *list = cmd == CMD_TRAIN ? not_train : train_only;
     for (int i = 0; list[i]; i++)
         if (!strcmp(list[i], option))
@@ -88,7 +98,10 @@ static int allowed(cli_command cmd, const char *option)
 
 static const char *command_name(cli_command cmd)
 {
-    return cmd == CMD_TRAIN ? "train" : cmd == CMD_EVALUATE ? "evaluate" : "predict";
+    return cmd == CMD_TRAIN      ? "train"
+           : cmd == CMD_EVALUATE ? "evaluate"
+           : cmd == CMD_PREDICT  ? "predict"
+                                 : "models";
 }
 
 int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
@@ -101,9 +114,12 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
             o->command = CMD_EVALUATE;
         else if (!strcmp(argv[i], "predict"))
             o->command = CMD_PREDICT;
+        else if (!strcmp(argv[i], "models"))
+            o->command = CMD_MODELS;
         else
             return rt_error_set(err, RT_ERR_USAGE,
-                                "unknown command '%s' (expected train, evaluate or predict)",
+                                "unknown command '%s' (expected train, evaluate, predict or "
+                                "models)",
                                 argv[i]);
         i++;
     }
@@ -126,6 +142,8 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
                     return rt_error_set(err, RT_ERR_USAGE,
                                         "predict: give the images together, after the checkpoint");
                 o->image_count++;
+            } else if (o->command == CMD_MODELS) {
+                return rt_error_set(err, RT_ERR_USAGE, "models shows one network, not '%s'", a);
             } else {
                 return rt_error_set(err, RT_ERR_USAGE, "evaluate takes one checkpoint, not '%s'", a);
             }
@@ -233,6 +251,23 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
             o->train.detect_anomaly = 1;
         } else if (!strcmp(a, "--json")) {
             o->json = 1;
+        } else if (!strcmp(a, "--model")) {
+            VALUE();
+            if (!*v)
+                return rt_error_set(err, RT_ERR_USAGE, "--model: the name is empty");
+            o->model = v;
+        } else if (!strcmp(a, "--input")) {
+            VALUE();
+            int c, h, w, used = 0;
+            if (sscanf(v, "%dx%dx%d%n", &c, &h, &w, &used) != 3 || v[used] != '\0' || c < 1 ||
+                h < 1 || w < 1 || c > 65536 || h > 65536 || w > 65536)
+                return rt_error_set(err, RT_ERR_USAGE,
+                                    "--input: '%s' is not CxHxW (three positive sizes, as 3x224x224)",
+                                    v);
+            o->show_channels = c, o->show_height = h, o->show_width = w;
+        } else if (!strcmp(a, "--classes")) {
+            VALUE();
+            st = rt_parse_int(a, v, 1, 1 << 20, &o->show_classes, err);
         } else {
             return rt_error_set(err, RT_ERR_USAGE, "unknown option '%s' (see --help)", a);
         }
@@ -240,7 +275,7 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
         if (st != RT_OK)
             return st;
     }
-    if (o->command != CMD_TRAIN && !o->checkpoint)
+    if (o->command != CMD_TRAIN && o->command != CMD_MODELS && !o->checkpoint)
         return rt_error_set(err, RT_ERR_USAGE, "%s needs a checkpoint file",
                             command_name(o->command));
     if (o->command == CMD_PREDICT && o->image_count == 0)

@@ -10,7 +10,7 @@
 
 #define CLI_MAX_MIRRORS 8
 
-typedef enum cli_command { CMD_TRAIN, CMD_EVALUATE, CMD_PREDICT } cli_command;
+typedef enum cli_command { CMD_TRAIN, CMD_EVALUATE, CMD_PREDICT, CMD_MODELS } cli_command;
 
 typedef struct cli_options {
     cli_command command;
@@ -22,6 +22,11 @@ typedef struct cli_options {
     int download;
     const char *mirrors[CLI_MAX_MIRRORS + 1];
     int mirror_count;
+    /* the network: --model NAME or FILE.json (NULL: the seed's, or the
+     * checkpoint's) */
+    const char *model;
+    /* models: the input and classes to show the figures for (0: MNIST's) */
+    int show_channels, show_height, show_width, show_classes;
     /* training */
     rt_train_config train;
     int train_limit;          /* use only the first N training images; 0 = all */
@@ -30,7 +35,7 @@ typedef struct cli_options {
     int save_every;           /* --save-every N steps */
     const char *resume_path;  /* --resume */
     const char *init_path;    /* --init */
-    /* evaluate / predict */
+    /* evaluate / predict: the checkpoint; models: the network to show */
     const char *checkpoint;   /* their first argument */
     const char **images;      /* predict's images */
     int image_count;

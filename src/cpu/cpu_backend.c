@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Every block carries its size in a 64-byte header, for the peak count. */
 #define HEADER 64
@@ -83,6 +84,13 @@ static rt_status cpu_synchronize(void *ctx)
 
 static size_t cpu_peak_bytes(void *vctx) { return ((cpu_ctx *)vctx)->bytes_peak; }
 
+static size_t cpu_memory_total(void *vctx)
+{
+    (void)vctx;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+}
+
 static rt_status cpu_run_step(void *ctx, int key, rt_step_fn fn, void *fn_ctx)
 {
     (void)ctx;
@@ -110,6 +118,7 @@ static const rt_backend_ops CPU_OPS = {
     .zero = cpu_zero,
     .synchronize = cpu_synchronize,
     .peak_bytes = cpu_peak_bytes,
+    .memory_total = cpu_memory_total,
     .run_step = cpu_run_step,
     .load_batch = cpu_load_batch,
     .conv_forward = cpu_conv_forward,

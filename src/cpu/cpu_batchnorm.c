@@ -99,7 +99,7 @@ rt_status cpu_batchnorm_backward(void *vctx, const rt_batchnorm *bn, const float
         float k = (float)dotp * invstd * invstd / (float)count;
         float grad_mean = (float)(sum / count);
         float scale = invstd * bn->weight[c];
-        for (int n = 0; n < bn->n; n++) {
+        for (int n = 0; n < bn->n && dx; n++) {
             size_t base = ((size_t)n * bn->c + (size_t)c) * bn->hw;
             for (int i = 0; i < bn->hw; i++) {
                 size_t at = base + (size_t)i;

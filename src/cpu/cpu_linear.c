@@ -65,7 +65,8 @@ rt_status cpu_linear_backward_params(void *vctx, int n, int in, int out, const f
                 dwo[j] += g * xi[j];
             bias += g;
         }
-        db[o] = (float)bias;
+        if (db)
+            db[o] = (float)bias;
     }
     return RT_OK;
 }

@@ -194,6 +194,19 @@ static void *cuda_alloc_op(void *vctx, size_t bytes)
 
 static size_t cuda_peak_bytes(void *vctx) { return ((cuda_ctx *)vctx)->bytes_peak; }
 
+/* The GPU's global memory; 0 (unknown) when the query fails, and the model
+ * then finds out at allocation, with the sizes in the message. */
+static size_t cuda_memory_total(void *vctx)
+{
+    (void)vctx;
+    size_t free_bytes = 0, total = 0;
+    if (cudaMemGetInfo(&free_bytes, &total) != cudaSuccess) {
+        cudaGetLastError(); /* clear it: nothing is wrong with the device */
+        return 0;
+    }
+    return total;
+}
+
 /* Drops every captured graph: they are recaptured on their next runs. */
 static void drop_graphs(cuda_ctx *ctx)
 {
@@ -468,6 +481,7 @@ static const rt_backend_ops CUDA_OPS = {
     .zero = cuda_zero,
     .synchronize = cuda_synchronize,
     .peak_bytes = cuda_peak_bytes,
+    .memory_total = cuda_memory_total,
     .run_step = cuda_run_step,
     .load_batch = cuda_load_batch,
     .conv_forward = cuda_conv_forward,

@@ -38,6 +38,7 @@ rt_status cuda_linear_backward_params(void *vctx, int n, int in, int out, const 
     CUBLAS_TRY(ctx, cublasSgemm(ctx->cublas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &ONE, x, in,
                                 dy, out, &ZERO, dw, in));
     /* column sums of dy[n][out], in double like the CPU backend */
-    CUDA_TRY(ctx, rtk_channel_sum(dy, db, n, out, 1, ctx->stream));
+    if (db)
+        CUDA_TRY(ctx, rtk_channel_sum(dy, db, n, out, 1, ctx->stream));
     return RT_OK;
 }

@@ -58,6 +58,7 @@ rt_status rt_dataset_load(const char *images_path, const char *labels_path, rt_d
     /* counts are <= RT_IDX_MAX_BYTES (2^30), so they fit in int32_t */
     out->count = (int32_t)images.dims[0];
     out->rows = MNIST_SIDE;
+    out->channels = 1;
     out->cols = MNIST_SIDE;
     out->images = images.data;
     out->labels = labels.data;

@@ -164,6 +164,11 @@ rt_status rt_device_synchronize(rt_device *dev) { return BACKEND(dev)->synchroni
 
 size_t rt_device_peak_bytes(const rt_device *dev) { return BACKEND(dev)->peak_bytes(CTX(dev)); }
 
+size_t rt_device_memory_total(const rt_device *dev)
+{
+    return BACKEND(dev)->memory_total ? BACKEND(dev)->memory_total(CTX(dev)) : 0;
+}
+
 rt_status rt_device_run_step(rt_device *dev, int key, rt_step_fn fn, void *ctx)
 {
     CHECK_ARG(dev, fn != NULL);
@@ -319,7 +324,7 @@ rt_status rt_op_batchnorm_backward(rt_device *dev, const rt_batchnorm *bn, const
                                    float *dbias)
 {
     CHECK_ARG(dev, bn_ok(bn) && bn->save_mean && bn->save_invstd && x && (y || !bn->relu) &&
-                       dy && dx && dweight && dbias && dx != dy);
+                       dy && dweight && dbias && dx != dy);
     return BACKEND(dev)->batchnorm_backward(CTX(dev), bn, x, y, dy, dx, dweight, dbias);
 }
 
@@ -340,7 +345,7 @@ rt_status rt_op_linear_backward_data(rt_device *dev, int n, int in, int out, con
 rt_status rt_op_linear_backward_params(rt_device *dev, int n, int in, int out, const float *x,
                                        const float *dy, float *dw, float *db)
 {
-    CHECK_ARG(dev, n > 0 && in > 0 && out > 0 && x && dy && dw && db);
+    CHECK_ARG(dev, n > 0 && in > 0 && out > 0 && x && dy && dw);
     return BACKEND(dev)->linear_backward_params(CTX(dev), n, in, out, x, dy, dw, db);
 }
 

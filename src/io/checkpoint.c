@@ -1,10 +1,13 @@
 /* Training checkpoints on top of safetensors.
  *
- * Tensors: the 14 parameters, F32, PyTorch names and shapes, state_dict
- * order. Metadata (all values strings):
+ * Tensors: the network's state_dict (parameters and running statistics
+ * F32, num_batches_tracked I64 scalars), PyTorch names and shapes,
+ * state_dict order. Metadata (all values strings):
  *
  *   format                         "pt"
- *   resnet_train.format_version    "1"
+ *   resnet_train.format_version    "2" ("1": the seed's network, no
+ *                                  "network" key; still read)
+ *   resnet_train.network           the network's description, canonical JSON
  *   resnet_train.epochs            config.epochs             0..1000000
  *   resnet_train.batch_size        config.batch_size         1..65536
  *   resnet_train.lr                config.lr                 > 0     ("%.9g")
@@ -24,24 +27,26 @@
  *   resnet_train.adam_m            base64 of the little-endian F32 first
  *   resnet_train.adam_v            and second Adam moments, in state_dict
  *                                  order without the flat layout's gaps
- *                                  (42790 floats each; adam_v >= 0)
+ *                                  (adam_v >= 0), for networks whose
+ *                                  moments fit the header; else
+ *   resnet_train.adam_file         the file beside holding them, and
+ *   resnet_train.adam_crc32        their CRC-32 (checkpoint_moments.h)
  *
  * Integers are plain decimal; floats use "%.9g", which round-trips every
  * float exactly. Files without any "resnet_train." key are weights only. */
 #include "resnet/checkpoint.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
+#include "checkpoint_moments.h"
 #include "io_util.h"
-#include "resnet/model.h"
 #include "resnet/safetensors.h"
 
 #define PREFIX "resnet_train."
@@ -80,7 +85,8 @@ static const field FIELDS[] = {
 #define NFIELDS ((int)(sizeof FIELDS / sizeof FIELDS[0]))
 
 /* Keys handled outside the table. */
-static const char *const OTHER_KEYS[] = {"format_version", "epoch_rng", "adam_m", "adam_v"};
+static const char *const OTHER_KEYS[] = {"format_version", "epoch_rng", "adam_m",  "adam_v",
+                                         "network",        "adam_file", "adam_crc32"};
 #define NOTHER ((int)(sizeof OTHER_KEYS / sizeof OTHER_KEYS[0]))
 
 static const char *range_text(float_range r)
@@ -128,48 +134,6 @@ static void set_int(rt_checkpoint *ck, const field *f, int64_t v)
 }
 
 /* ---- text <-> numbers, independent of the locale ------------------------ */
-
-static void format_float(char *buf, size_t size, float v)
-{
-    snprintf(buf, size, "%.9g", (double)v);
-    const char *dp = localeconv()->decimal_point;
-    if (dp && dp[0] && dp[0] != '.' && !dp[1])
-        for (char *c = buf; *c; c++)
-            if (*c == dp[0])
-                *c = '.';
-}
-
-/* A float written by format_float (or any plain decimal/exponent number);
- * "inf", "nan", hex floats, spaces are all refused. */
-static int parse_float(const char *s, float *out)
-{
-    char tmp[64];
-    size_t n = strlen(s);
-    if (n == 0 || n >= sizeof tmp)
-        return 0;
-    int digits = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c >= '0' && c <= '9')
-            digits = 1;
-        else if (c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-')
-            return 0;
-    }
-    if (!digits)
-        return 0;
-    memcpy(tmp, s, n + 1);
-    const char *dp = localeconv()->decimal_point;
-    if (dp && dp[0] && dp[0] != '.' && !dp[1])
-        for (char *c = tmp; *c; c++)
-            if (*c == '.')
-                *c = dp[0];
-    char *end;
-    float v = strtof(tmp, &end);
-    if (*end != '\0' || end == tmp || !isfinite(v))
-        return 0;
-    *out = v;
-    return 1;
-}
 
 /* Plain decimal: an optional '-', then digits; no spaces, no '+'. */
 static int parse_i64(const char *s, int64_t *out)
@@ -252,34 +216,6 @@ static int parse_rng(const char *s, rt_rng *rng)
 
 /* ---- shared checks -------------------------------------------------------- */
 
-static const char *nonfinite_name(float v)
-{
-    if (isnan(v))
-        return "NaN";
-    return v > 0 ? "+Inf" : "-Inf";
-}
-
-/* NaN/Inf (and, for the second moment, negative values) in a flat buffer,
- * named by tensor and element. */
-static rt_status check_values(const char *path, const float *flat, const char *what,
-                              int nonnegative, rt_error *err)
-{
-    for (int t = 0; t < RT_MODEL_TENSORS; t++) {
-        const rt_param_info *p = rt_model_param_info(t);
-        const float *x = flat + p->offset;
-        for (size_t i = 0; i < p->count; i++) {
-            if (!isfinite(x[i]))
-                return rt_error_set(err, RT_ERR_NUMERIC, "%s: %s of tensor '%s' element %zu is %s",
-                                    path, what, p->name, i, nonfinite_name(x[i]));
-            if (nonnegative && x[i] < 0.0f)
-                return rt_error_set(err, RT_ERR_FORMAT,
-                                    "%s: %s of tensor '%s' element %zu is negative (%g)", path,
-                                    what, p->name, i, (double)x[i]);
-        }
-    }
-    return RT_OK;
-}
-
 static rt_status check_training_state(const char *path, const rt_checkpoint *ck, const char *verb,
                                       rt_error *err)
 {
@@ -311,120 +247,184 @@ static rt_status check_training_state(const char *path, const rt_checkpoint *ck,
     return RT_OK;
 }
 
-/* ---- save ------------------------------------------------------------------ */
-
-/* The flat buffer without its gaps, as little-endian bytes. */
-static unsigned char *pack(const float *flat)
+/* The state_dict's values: finite parameters and statistics, running
+ * variances >= 0, counters >= 0. */
+static rt_status check_state(const char *path, const rt_checkpoint *ck, const char *verb,
+                             rt_error *err)
 {
-    unsigned char *out = malloc((size_t)RT_MODEL_PARAMETERS * 4);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (int t = 0; t < RT_MODEL_TENSORS; t++) {
-        const rt_param_info *p = rt_model_param_info(t);
-        for (size_t i = 0; i < p->count; i++, o += 4)
-            rt_io_store_le_f32(out + o, flat[p->offset + i]);
+    char what[64];
+    snprintf(what, sizeof what, "%sparameter", verb);
+    rt_status st = ck_check_values(path, ck->network, RT_TENSOR_PARAMETER, ck->params, what, 0,
+                                   err);
+    snprintf(what, sizeof what, "%sbuffer", verb);
+    if (st == RT_OK)
+        st = ck_check_values(path, ck->network, RT_TENSOR_BUFFER, ck->buffers, what, 0, err);
+    for (int t = 0; t < rt_network_tensor_count(ck->network) && st == RT_OK; t++) {
+        const rt_tensor_info *p = rt_network_tensor(ck->network, t);
+        if (p->role == RT_TENSOR_COUNTER && ck->counters[p->offset] < 0)
+            st = rt_error_set(err, RT_ERR_FORMAT, "%s: %stensor '%s' is negative (%" PRId64 ")",
+                              path, verb, p->name, ck->counters[p->offset]);
     }
-    return out;
+    return st;
 }
 
-static char *encode_moment(const float *flat)
+/* ---- save ------------------------------------------------------------------ */
+
+/* The metadata of a checkpoint with training state. */
+typedef struct meta {
+    const char *keys[NFIELDS + NOTHER + 2];
+    const char *values[NFIELDS + NOTHER + 2];
+    char keybuf[NFIELDS + NOTHER + 2][64];
+    char valbuf[NFIELDS + NOTHER + 2][96];
+    int n;
+} meta;
+
+static void meta_add(meta *m, const char *key, const char *value)
 {
-    unsigned char *packed = pack(flat);
-    if (!packed)
-        return NULL;
-    size_t n = (size_t)RT_MODEL_PARAMETERS * 4;
-    char *text = malloc(rt_base64_encoded_size(n) + 1);
-    if (text)
-        rt_base64_encode(packed, n, text);
-    free(packed);
-    return text;
+    snprintf(m->keybuf[m->n], sizeof m->keybuf[m->n], "%s", key);
+    m->keys[m->n] = m->keybuf[m->n];
+    m->values[m->n] = value;
+    m->n++;
+}
+
+static void meta_add_own(meta *m, const char *key, const char *fmt, ...) RT_PRINTF_LIKE(3, 4);
+static void meta_add_own(meta *m, const char *key, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->valbuf[m->n], sizeof m->valbuf[m->n], fmt, ap);
+    va_end(ap);
+    meta_add(m, key, m->valbuf[m->n]);
+}
+
+static void recipe_metadata(const rt_checkpoint *ck, meta *m)
+{
+    meta_add_own(m, PREFIX "format_version", "%d", RT_CHECKPOINT_FORMAT_VERSION);
+    meta_add(m, PREFIX "network", rt_network_json(ck->network));
+    for (int i = 0; i < NFIELDS; i++) {
+        const field *f = &FIELDS[i];
+        char key[64];
+        snprintf(key, sizeof key, PREFIX "%s", f->key);
+        const char *p = (const char *)ck + f->offset;
+        if (f->kind == K_FLOAT) {
+            char text[32];
+            rt_io_format_float(text, sizeof text, *(const float *)(const void *)p);
+            meta_add_own(m, key, "%s", text);
+        } else if (f->kind == K_U64) {
+            meta_add_own(m, key, "%" PRIu64, *(const uint64_t *)(const void *)p);
+        } else {
+            meta_add_own(m, key, "%" PRId64, get_int(ck, f));
+        }
+    }
+    const rt_rng *r = &ck->position.epoch_rng;
+    meta_add_own(m, PREFIX "epoch_rng", "%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64,
+                 r->s[0], r->s[1], r->s[2], r->s[3]);
+}
+
+/* The state_dict as tensor views over one packed little-endian buffer. */
+static rt_status state_views(const char *path, const rt_checkpoint *ck, rt_tensor_view **views_out,
+                             unsigned char **data_out, rt_error *err)
+{
+    const rt_network *net = ck->network;
+    int count = rt_network_tensor_count(net);
+    size_t bytes = 0;
+    for (int t = 0; t < count; t++) {
+        const rt_tensor_info *p = rt_network_tensor(net, t);
+        bytes += p->role == RT_TENSOR_COUNTER ? 8 : p->count * 4;
+    }
+    rt_tensor_view *views = calloc((size_t)count + 1, sizeof *views);
+    unsigned char *data = malloc(bytes ? bytes : 1);
+    if (!views || !data) {
+        free(views), free(data);
+        return rt_error_set(err, RT_ERR_NOMEM, "%s: out of memory", path);
+    }
+    size_t at = 0;
+    for (int t = 0; t < count; t++) {
+        const rt_tensor_info *p = rt_network_tensor(net, t);
+        rt_tensor_view *v = &views[t];
+        v->name = p->name;
+        v->ndim = p->ndim;
+        for (int d = 0; d < p->ndim; d++)
+            v->shape[d] = p->shape[d];
+        v->data = data + at;
+        if (p->role == RT_TENSOR_COUNTER) {
+            v->dtype = RT_DTYPE_I64;
+            rt_io_store_le64(data + at, (uint64_t)ck->counters[p->offset]);
+            v->bytes = 8;
+        } else {
+            const float *src = (p->role == RT_TENSOR_PARAMETER ? ck->params : ck->buffers) +
+                               p->offset;
+            v->dtype = RT_DTYPE_F32;
+            for (size_t i = 0; i < p->count; i++)
+                rt_io_store_le_f32(data + at + 4 * i, src[i]);
+            v->bytes = p->count * 4;
+        }
+        at += v->bytes;
+    }
+    *views_out = views;
+    *data_out = data;
+    return RT_OK;
 }
 
 rt_status rt_checkpoint_save(const char *path, const rt_checkpoint *ck, rt_error *err)
 {
-    if (!ck || !ck->params)
-        return rt_error_set(err, RT_ERR_USAGE, "%s: cannot save a checkpoint without parameters",
+    if (!ck || !ck->network || !ck->params || !ck->buffers || !ck->counters)
+        return rt_error_set(err, RT_ERR_USAGE, "%s: cannot save a checkpoint without its state",
                             path);
     if (ck->has_training_state && (!ck->adam_m || !ck->adam_v))
         return rt_error_set(err, RT_ERR_USAGE,
                             "%s: cannot save: training state without Adam moments", path);
-    rt_status st = check_values(path, ck->params, "cannot save: parameter", 0, err);
+    const rt_network *net = ck->network;
+    rt_status st = check_state(path, ck, "cannot save: ", err);
     if (st == RT_OK && ck->has_training_state) {
-        st = check_values(path, ck->adam_m, "cannot save: Adam first moment", 0, err);
+        st = ck_check_values(path, net, RT_TENSOR_PARAMETER, ck->adam_m,
+                             "cannot save: Adam first moment", 0, err);
         if (st == RT_OK)
-            st = check_values(path, ck->adam_v, "cannot save: Adam second moment", 1, err);
+            st = ck_check_values(path, net, RT_TENSOR_PARAMETER, ck->adam_v,
+                                 "cannot save: Adam second moment", 1, err);
         if (st == RT_OK)
             st = check_training_state(path, ck, "cannot save: ", err);
     }
     if (st != RT_OK)
         return st;
 
-    unsigned char *packed = pack(ck->params);
-    if (!packed)
+    meta *m = calloc(1, sizeof *m);
+    if (!m)
         return rt_error_set(err, RT_ERR_NOMEM, "%s: out of memory", path);
-    rt_tensor_view views[RT_MODEL_TENSORS];
-    size_t at = 0;
-    for (int t = 0; t < RT_MODEL_TENSORS; t++) {
-        const rt_param_info *p = rt_model_param_info(t);
-        rt_tensor_view *v = &views[t];
-        memset(v, 0, sizeof *v);
-        v->name = p->name;
-        v->dtype = RT_DTYPE_F32;
-        v->ndim = p->ndim;
-        for (int d = 0; d < p->ndim; d++)
-            v->shape[d] = p->shape[d];
-        v->data = packed + at;
-        v->bytes = p->count * 4;
-        at += v->bytes;
-    }
-
-    enum { MAXMETA = NFIELDS + NOTHER + 1 };
-    const char *keys[MAXMETA], *values[MAXMETA];
-    char keybuf[MAXMETA][64], valbuf[MAXMETA][96];
+    meta_add(m, "format", "pt");
     char *moment_m = NULL, *moment_v = NULL;
-    int n = 0;
-    keys[n] = "format";
-    values[n++] = "pt";
+    char moments_file[4352] = "";
     if (ck->has_training_state) {
-        snprintf(keybuf[n], sizeof keybuf[n], PREFIX "format_version");
-        snprintf(valbuf[n], sizeof valbuf[n], "%d", RT_CHECKPOINT_FORMAT_VERSION);
-        n++;
-        for (int i = 0; i < NFIELDS; i++, n++) {
-            const field *f = &FIELDS[i];
-            snprintf(keybuf[n], sizeof keybuf[n], PREFIX "%s", f->key);
-            if (f->kind == K_FLOAT)
-                format_float(valbuf[n], sizeof valbuf[n],
-                             *(const float *)(const void *)((const char *)ck + f->offset));
-            else if (f->kind == K_U64)
-                snprintf(valbuf[n], sizeof valbuf[n], "%" PRIu64,
-                         *(const uint64_t *)(const void *)((const char *)ck + f->offset));
-            else
-                snprintf(valbuf[n], sizeof valbuf[n], "%" PRId64, get_int(ck, f));
+        recipe_metadata(ck, m);
+        if (ck_moments_inline(net)) {
+            moment_m = ck_encode_moment(net, ck->adam_m);
+            moment_v = ck_encode_moment(net, ck->adam_v);
+            meta_add(m, PREFIX "adam_m", moment_m);
+            meta_add(m, PREFIX "adam_v", moment_v);
+            if (!moment_m || !moment_v)
+                st = rt_error_set(err, RT_ERR_NOMEM, "%s: out of memory", path);
+        } else {
+            uint32_t crc;
+            st = ck_write_moments_file(path, net, ck->adam_m, ck->adam_v, ck->position.steps,
+                                       moments_file, sizeof moments_file, &crc, err);
+            meta_add(m, PREFIX "adam_file", moments_file);
+            meta_add_own(m, PREFIX "adam_crc32", "%08" PRIx32, crc);
         }
-        const rt_rng *r = &ck->position.epoch_rng;
-        snprintf(keybuf[n], sizeof keybuf[n], PREFIX "epoch_rng");
-        snprintf(valbuf[n], sizeof valbuf[n], "%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64
-                 ",%016" PRIx64, r->s[0], r->s[1], r->s[2], r->s[3]);
-        n++;
-        for (int i = 1; i < n; i++) {
-            keys[i] = keybuf[i];
-            values[i] = valbuf[i];
-        }
-        moment_m = encode_moment(ck->adam_m);
-        moment_v = encode_moment(ck->adam_v);
-        keys[n] = PREFIX "adam_m";
-        values[n++] = moment_m;
-        keys[n] = PREFIX "adam_v";
-        values[n++] = moment_v;
-        if (!moment_m || !moment_v)
-            st = rt_error_set(err, RT_ERR_NOMEM, "%s: out of memory", path);
     }
+    rt_tensor_view *views = NULL;
+    unsigned char *data = NULL;
     if (st == RT_OK)
-        st = rt_safetensors_write(path, views, RT_MODEL_TENSORS, keys, values, n, err);
+        st = state_views(path, ck, &views, &data, err);
+    if (st == RT_OK)
+        st = rt_safetensors_write(path, views, rt_network_tensor_count(net), m->keys, m->values,
+                                  m->n, err);
+    if (st == RT_OK && moments_file[0])
+        ck_remove_stale_moments(path, moments_file);
+    free(views);
+    free(data);
     free(moment_m);
     free(moment_v);
-    free(packed);
+    free(m);
     return st;
 }
 
@@ -439,11 +439,13 @@ static void format_param_shape(char *buf, size_t size, const int64_t *shape, int
         snprintf(buf + o, size - o, "]");
 }
 
-static rt_status load_params(const char *path, const rt_safetensors *f, float *flat, rt_error *err)
+/* Every tensor of the network, with its dtype and shape; no others. */
+static rt_status check_tensors(const char *path, const rt_safetensors *f, const rt_network *net,
+                               rt_error *err)
 {
     for (int i = 0; i < rt_safetensors_count(f); i++) {
         const rt_tensor_view *t = rt_safetensors_tensor(f, i);
-        if (rt_model_param_find(t->name) < 0) {
+        if (rt_network_tensor_find(net, t->name) < 0) {
             char shown[160];
             rt_io_sanitize(shown, sizeof shown, t->name);
             return rt_error_set(err, RT_ERR_FORMAT,
@@ -451,16 +453,17 @@ static rt_status load_params(const char *path, const rt_safetensors *f, float *f
                                 shown);
         }
     }
-    for (int k = 0; k < RT_MODEL_TENSORS; k++) {
-        const rt_param_info *p = rt_model_param_info(k);
+    for (int k = 0; k < rt_network_tensor_count(net); k++) {
+        const rt_tensor_info *p = rt_network_tensor(net, k);
         const rt_tensor_view *t = rt_safetensors_find(f, p->name);
         if (!t)
             return rt_error_set(err, RT_ERR_FORMAT,
                                 "%s: tensor '%s' is missing (not a checkpoint of this model?)",
                                 path, p->name);
-        if (t->dtype != RT_DTYPE_F32)
-            return rt_error_set(err, RT_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected F32",
-                                path, p->name, rt_dtype_name(t->dtype));
+        rt_dtype want_dtype = p->role == RT_TENSOR_COUNTER ? RT_DTYPE_I64 : RT_DTYPE_F32;
+        if (t->dtype != want_dtype)
+            return rt_error_set(err, RT_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected %s",
+                                path, p->name, rt_dtype_name(t->dtype), rt_dtype_name(want_dtype));
         int64_t want[RT_SAFETENSORS_MAX_DIMS] = {0};
         int same = t->ndim == p->ndim;
         for (int d = 0; d < p->ndim; d++) {
@@ -475,46 +478,27 @@ static rt_status load_params(const char *path, const rt_safetensors *f, float *f
             return rt_error_set(err, RT_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected %s",
                                 path, p->name, got, exp);
         }
-        const unsigned char *src = t->data;
-        for (size_t i = 0; i < p->count; i++)
-            flat[p->offset + i] = rt_io_load_le_f32(src + 4 * i);
     }
-    return check_values(path, flat, "parameter", 0, err);
+    return RT_OK;
 }
 
-static rt_status load_moment(const char *path, const char *key, const char *text,
-                             const char *what, float *flat, rt_error *err)
+/* The tensors' values (checked by check_tensors) into ck's buffers. */
+static rt_status load_state(const char *path, const rt_safetensors *f, rt_checkpoint *ck,
+                            rt_error *err)
 {
-    size_t len = strlen(text);
-    size_t expect = (size_t)RT_MODEL_PARAMETERS * 4;
-    size_t n = rt_base64_decoded_size(text, len);
-    if (n == (size_t)-1)
-        return rt_error_set(err, RT_ERR_FORMAT,
-                            "%s: metadata %s is not base64 (its length %zu is not a multiple of 4)",
-                            path, key, len);
-    if (n != expect)
-        return rt_error_set(err, RT_ERR_FORMAT,
-                            "%s: metadata %s holds %zu bytes (%zu floats), expected %zu floats "
-                            "(wrong length)",
-                            path, key, n, n / 4, (size_t)RT_MODEL_PARAMETERS);
-    unsigned char *bytes = malloc(n ? n : 1);
-    if (!bytes)
-        return rt_error_set(err, RT_ERR_NOMEM, "%s: out of memory", path);
-    size_t badpos;
-    if (rt_base64_decode(text, len, bytes, &badpos) != 0) {
-        free(bytes);
-        return rt_error_set(err, RT_ERR_FORMAT,
-                            "%s: metadata %s is not valid base64 (at character %zu)", path, key,
-                            badpos);
+    const rt_network *net = ck->network;
+    for (int k = 0; k < rt_network_tensor_count(net); k++) {
+        const rt_tensor_info *p = rt_network_tensor(net, k);
+        const unsigned char *src = rt_safetensors_find(f, p->name)->data;
+        if (p->role == RT_TENSOR_COUNTER) {
+            ck->counters[p->offset] = (int64_t)rt_io_load_le64(src);
+            continue;
+        }
+        float *dst = (p->role == RT_TENSOR_PARAMETER ? ck->params : ck->buffers) + p->offset;
+        for (size_t i = 0; i < p->count; i++)
+            dst[i] = rt_io_load_le_f32(src + 4 * i);
     }
-    size_t o = 0;
-    for (int t = 0; t < RT_MODEL_TENSORS; t++) {
-        const rt_param_info *p = rt_model_param_info(t);
-        for (size_t i = 0; i < p->count; i++, o += 4)
-            flat[p->offset + i] = rt_io_load_le_f32(bytes + o);
-    }
-    free(bytes);
-    return check_values(path, flat, what, strcmp(key, PREFIX "adam_v") == 0, err);
+    return check_state(path, ck, "", err);
 }
 
 static rt_status bad_value(const char *path, const char *key, const char *value, const char *why,
@@ -525,53 +509,21 @@ static rt_status bad_value(const char *path, const char *key, const char *value,
     return rt_error_set(err, RT_ERR_FORMAT, "%s: metadata %s = \"%s\" %s", path, key, shown, why);
 }
 
-static rt_status load_training_state(const char *path, const rt_safetensors *f, rt_checkpoint *ck,
-                                     rt_error *err)
+/* The recipe, the position and the moments. */
+static rt_status load_training_state(const char *path, const rt_safetensors *f, int version,
+                                     rt_checkpoint *ck, rt_error *err)
 {
-    /* every resnet_train.* key must be one we know */
-    for (int i = 0; i < rt_safetensors_metadata_count(f); i++) {
-        const char *key;
-        rt_safetensors_metadata_at(f, i, &key, NULL);
-        if (strncmp(key, PREFIX, strlen(PREFIX)) != 0)
-            continue;
-        const char *rest = key + strlen(PREFIX);
-        int known = 0;
-        for (int k = 0; k < NFIELDS && !known; k++)
-            known = strcmp(rest, FIELDS[k].key) == 0;
-        for (int k = 0; k < NOTHER && !known; k++)
-            known = strcmp(rest, OTHER_KEYS[k]) == 0;
-        if (!known) {
-            char shown[160];
-            rt_io_sanitize(shown, sizeof shown, key);
-            return rt_error_set(err, RT_ERR_FORMAT,
-                                "%s: unknown metadata key '%s' (written by a newer version?)",
-                                path, shown);
-        }
-    }
     char key[96];
-    const char *v = rt_safetensors_metadata(f, PREFIX "format_version");
-    if (!v)
-        return rt_error_set(err, RT_ERR_FORMAT, "%s: metadata " PREFIX "format_version is missing",
-                            path);
-    int64_t version;
-    if (!parse_i64(v, &version) || version < 1)
-        return bad_value(path, PREFIX "format_version", v, "is not a positive integer", err);
-    if (version != RT_CHECKPOINT_FORMAT_VERSION)
-        return rt_error_set(err, RT_ERR_FORMAT,
-                            "%s: checkpoint format version %" PRId64
-                            " is not supported (this build reads version %d)",
-                            path, version, RT_CHECKPOINT_FORMAT_VERSION);
-
     for (int i = 0; i < NFIELDS; i++) {
         const field *fd = &FIELDS[i];
         snprintf(key, sizeof key, PREFIX "%s", fd->key);
-        v = rt_safetensors_metadata(f, key);
+        const char *v = rt_safetensors_metadata(f, key);
         if (!v)
             return rt_error_set(err, RT_ERR_FORMAT, "%s: metadata %s is missing", path, key);
         char *p = (char *)ck + fd->offset;
         if (fd->kind == K_FLOAT) {
             float x;
-            if (!parse_float(v, &x))
+            if (!rt_io_parse_float(v, &x))
                 return bad_value(path, key, v, "is not a finite number", err);
             if (!float_in_range(x, fd->range)) {
                 char why[64];
@@ -597,7 +549,7 @@ static rt_status load_training_state(const char *path, const rt_safetensors *f, 
             set_int(ck, fd, x);
         }
     }
-    v = rt_safetensors_metadata(f, PREFIX "epoch_rng");
+    const char *v = rt_safetensors_metadata(f, PREFIX "epoch_rng");
     if (!v)
         return rt_error_set(err, RT_ERR_FORMAT, "%s: metadata " PREFIX "epoch_rng is missing", path);
     if (!parse_rng(v, &ck->position.epoch_rng))
@@ -607,30 +559,145 @@ static rt_status load_training_state(const char *path, const rt_safetensors *f, 
     if (st != RT_OK)
         return st;
 
-    static const struct {
-        const char *key, *what;
-    } MOMENTS[2] = {{PREFIX "adam_m", PREFIX "adam_m (Adam first moment)"},
-                    {PREFIX "adam_v", PREFIX "adam_v (Adam second moment)"}};
-    size_t flat = rt_model_flat_size();
-    ck->adam_m = calloc(flat, sizeof(float));
-    ck->adam_v = calloc(flat, sizeof(float));
+    const rt_network *net = ck->network;
+    size_t flat = rt_network_params_size(net);
+    ck->adam_m = calloc(flat + 1, sizeof(float));
+    ck->adam_v = calloc(flat + 1, sizeof(float));
     if (!ck->adam_m || !ck->adam_v)
         return rt_error_set(err, RT_ERR_NOMEM, "%s: out of memory", path);
-    for (int m = 0; m < 2; m++) {
-        v = rt_safetensors_metadata(f, MOMENTS[m].key);
-        if (!v)
-            return rt_error_set(err, RT_ERR_FORMAT, "%s: metadata %s is missing", path,
-                                MOMENTS[m].key);
-        st = load_moment(path, MOMENTS[m].key, v, MOMENTS[m].what, m ? ck->adam_v : ck->adam_m,
-                         err);
-        if (st != RT_OK)
-            return st;
+    const char *file = rt_safetensors_metadata(f, PREFIX "adam_file");
+    if (file && version >= 2) {
+        const char *crc_text = rt_safetensors_metadata(f, PREFIX "adam_crc32");
+        uint64_t crc;
+        if (!crc_text || strlen(crc_text) != 8 || !parse_hex64(crc_text, 8, &crc))
+            return rt_error_set(err, RT_ERR_FORMAT,
+                                "%s: metadata " PREFIX "adam_crc32 (8 hex digits) is missing or "
+                                "malformed",
+                                path);
+        if (!*file || strchr(file, '/') || !strcmp(file, ".") || !strcmp(file, ".."))
+            return bad_value(path, PREFIX "adam_file", file, "is not a file name", err);
+        if (rt_safetensors_metadata(f, PREFIX "adam_m") || rt_safetensors_metadata(f, PREFIX "adam_v"))
+            return rt_error_set(err, RT_ERR_FORMAT,
+                                "%s: holds both " PREFIX "adam_file and inline moments", path);
+        st = ck_read_moments_file(path, file, (uint32_t)crc, net, ck->adam_m, ck->adam_v, err);
+    } else {
+        static const struct {
+            const char *key, *what;
+        } MOMENTS[2] = {{PREFIX "adam_m", PREFIX "adam_m (Adam first moment)"},
+                        {PREFIX "adam_v", PREFIX "adam_v (Adam second moment)"}};
+        for (int k = 0; k < 2 && st == RT_OK; k++) {
+            v = rt_safetensors_metadata(f, MOMENTS[k].key);
+            if (!v)
+                return rt_error_set(err, RT_ERR_FORMAT, "%s: metadata %s is missing", path,
+                                    MOMENTS[k].key);
+            st = ck_decode_moment(path, net, MOMENTS[k].key, v, MOMENTS[k].what, k == 1,
+                                  k ? ck->adam_v : ck->adam_m, err);
+        }
     }
-    ck->has_training_state = 1;
+    if (st == RT_OK)
+        ck->has_training_state = 1;
+    return st;
+}
+
+/* Every resnet_train.* key must be one we know; returns the format
+ * version (0 for a file without any). */
+static rt_status read_version(const char *path, const rt_safetensors *f, int *version,
+                              rt_error *err)
+{
+    *version = 0;
+    int ours = 0;
+    for (int i = 0; i < rt_safetensors_metadata_count(f); i++) {
+        const char *key;
+        rt_safetensors_metadata_at(f, i, &key, NULL);
+        if (strncmp(key, PREFIX, strlen(PREFIX)) != 0)
+            continue;
+        ours = 1;
+        const char *rest = key + strlen(PREFIX);
+        int known = 0;
+        for (int k = 0; k < NFIELDS && !known; k++)
+            known = strcmp(rest, FIELDS[k].key) == 0;
+        for (int k = 0; k < NOTHER && !known; k++)
+            known = strcmp(rest, OTHER_KEYS[k]) == 0;
+        if (!known) {
+            char shown[160];
+            rt_io_sanitize(shown, sizeof shown, key);
+            return rt_error_set(err, RT_ERR_FORMAT,
+                                "%s: unknown metadata key '%s' (written by a newer version?)",
+                                path, shown);
+        }
+    }
+    if (!ours)
+        return RT_OK;
+    const char *v = rt_safetensors_metadata(f, PREFIX "format_version");
+    if (!v)
+        return rt_error_set(err, RT_ERR_FORMAT, "%s: metadata " PREFIX "format_version is missing",
+                            path);
+    int64_t version64;
+    if (!parse_i64(v, &version64) || version64 < 1)
+        return bad_value(path, PREFIX "format_version", v, "is not a positive integer", err);
+    if (version64 > RT_CHECKPOINT_FORMAT_VERSION)
+        return rt_error_set(err, RT_ERR_FORMAT,
+                            "%s: checkpoint format version %" PRId64
+                            " is not supported (this build reads versions 1 and %d)",
+                            path, version64, RT_CHECKPOINT_FORMAT_VERSION);
+    *version = (int)version64;
     return RT_OK;
 }
 
-rt_status rt_checkpoint_load(const char *path, rt_checkpoint *out, rt_error *err)
+/* The network of the file: its description (version 2), the seed's
+ * (version 1), or fallback's (weights only). */
+static rt_status file_network(const char *path, const rt_safetensors *f, int version,
+                              const rt_network *fallback, int must_match, rt_network **out,
+                              rt_error *err)
+{
+    const char *json = rt_safetensors_metadata(f, PREFIX "network");
+    char source[4200];
+    snprintf(source, sizeof source, "%s: metadata " PREFIX "network", path);
+    rt_status st;
+    if (version >= 2) {
+        if (!json)
+            return rt_error_set(err, RT_ERR_FORMAT, "%s: metadata " PREFIX "network is missing",
+                                path);
+        st = rt_network_parse(json, strlen(json), source, NULL, out, err);
+    } else if (version == 1) {
+        if (json)
+            return rt_error_set(err, RT_ERR_FORMAT,
+                                "%s: a version 1 checkpoint has no " PREFIX "network", path);
+        /* before networks were data, every checkpoint was the seed's */
+        const rt_network_input mnist = {1, 28, 28, 10};
+        st = rt_network_load("seed", &mnist, out, err);
+    } else {
+        if (!fallback)
+            return rt_error_set(err, RT_ERR_USAGE,
+                                "%s: holds weights without a network description: say which "
+                                "network they are with --model",
+                                path);
+        const char *fj = rt_network_json(fallback);
+        st = rt_network_parse(fj, strlen(fj), "the network of --model", NULL, out, err);
+    }
+    if (st != RT_OK)
+        return st;
+    if (must_match && fallback && strcmp(rt_network_json(*out), rt_network_json(fallback)) != 0) {
+        rt_network_input a = rt_network_input_of(*out), b = rt_network_input_of(fallback);
+        if (strcmp(rt_network_name(*out), rt_network_name(fallback)) != 0)
+            st = rt_error_set(err, RT_ERR_USAGE,
+                              "%s holds a '%s' network, not the '%s' of --model (leave --model "
+                              "out to use the checkpoint's)",
+                              path, rt_network_name(*out), rt_network_name(fallback));
+        else
+            st = rt_error_set(err, RT_ERR_USAGE,
+                              "%s holds a '%s' for %dx%dx%d inputs and %d classes that differs "
+                              "from the one --model gives for %dx%dx%d and %d classes",
+                              path, rt_network_name(*out), a.channels, a.height, a.width,
+                              a.classes, b.channels, b.height, b.width, b.classes);
+        rt_network_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+rt_status rt_checkpoint_load(const char *path, const rt_network *fallback, int must_match,
+                             rt_checkpoint *out, rt_error *err)
 {
     memset(out, 0, sizeof *out);
     rt_safetensors *f;
@@ -639,21 +706,28 @@ rt_status rt_checkpoint_load(const char *path, rt_checkpoint *out, rt_error *err
         return st;
     rt_checkpoint ck;
     memset(&ck, 0, sizeof ck);
-    ck.params = calloc(rt_model_flat_size(), sizeof(float));
-    if (!ck.params)
-        st = rt_error_set(err, RT_ERR_NOMEM, "%s: out of memory", path);
+    int version = 0;
+    rt_network *net = NULL;
+    st = read_version(path, f, &version, err);
     if (st == RT_OK)
-        st = load_params(path, f, ck.params, err);
+        st = file_network(path, f, version, fallback, must_match, &net, err);
     if (st == RT_OK) {
-        int training = 0;
-        for (int i = 0; i < rt_safetensors_metadata_count(f) && !training; i++) {
-            const char *key;
-            rt_safetensors_metadata_at(f, i, &key, NULL);
-            training = strncmp(key, PREFIX, strlen(PREFIX)) == 0;
-        }
-        if (training)
-            st = load_training_state(path, f, &ck, err);
+        ck.network = net;
+        ck.owns_network = 1;
+        /* before anything is allocated: the file holds all of it */
+        st = check_tensors(path, f, net, err);
     }
+    if (st == RT_OK) {
+        ck.params = calloc(rt_network_params_size(net) + 1, sizeof(float));
+        ck.buffers = calloc(rt_network_buffers_size(net) + 1, sizeof(float));
+        ck.counters = calloc(rt_network_counter_count(net) + 1, sizeof(int64_t));
+        if (!ck.params || !ck.buffers || !ck.counters)
+            st = rt_error_set(err, RT_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (st == RT_OK)
+        st = load_state(path, f, &ck, err);
+    if (st == RT_OK && version > 0)
+        st = load_training_state(path, f, version, &ck, err);
     rt_safetensors_free(f);
     if (st != RT_OK) {
         rt_checkpoint_free(&ck);
@@ -667,7 +741,11 @@ void rt_checkpoint_free(rt_checkpoint *ck)
 {
     if (!ck)
         return;
+    if (ck->owns_network)
+        rt_network_free((rt_network *)ck->network);
     free(ck->params);
+    free(ck->buffers);
+    free(ck->counters);
     free(ck->adam_m);
     free(ck->adam_v);
     memset(ck, 0, sizeof *ck);

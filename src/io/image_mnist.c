@@ -211,3 +211,25 @@ rt_status rt_image_to_mnist(const rt_image *img, float out[784], int *inverted, 
         *inverted = inv;
     return RT_OK;
 }
+
+void rt_image_fit_input(const float in[784], int channels, int height, int width, float *out)
+{
+    /* bilinear, sampling at pixel centres (PyTorch's interpolate with
+     * align_corners=False); 28x28 itself is copied unchanged */
+    for (int y = 0; y < height; y++) {
+        double sy = (y + 0.5) * FRAME / height - 0.5;
+        sy = sy < 0 ? 0 : sy;
+        int y0 = (int)sy, y1 = y0 + 1 < FRAME ? y0 + 1 : y0;
+        double fy = sy - y0;
+        for (int x = 0; x < width; x++) {
+            double sx = (x + 0.5) * FRAME / width - 0.5;
+            sx = sx < 0 ? 0 : sx;
+            int x0 = (int)sx, x1 = x0 + 1 < FRAME ? x0 + 1 : x0;
+            double fx = sx - x0;
+            double v = (1 - fy) * ((1 - fx) * in[y0 * FRAME + x0] + fx * in[y0 * FRAME + x1]) +
+                       fy * ((1 - fx) * in[y1 * FRAME + x0] + fx * in[y1 * FRAME + x1]);
+            for (int c = 0; c < channels; c++)
+                out[((size_t)c * height + y) * width + x] = (float)v;
+        }
+    }
+}

@@ -1,6 +1,12 @@
 #include "io_util.h"
 
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void rt_io_sanitize(char *dst, size_t size, const char *src)
 {
@@ -119,4 +125,82 @@ int rt_io_utf8_valid(const char *str)
         s += n;
     }
     return 1;
+}
+
+void rt_io_format_float(char *buf, size_t size, float v)
+{
+    snprintf(buf, size, "%.9g", (double)v);
+    const char *dp = localeconv()->decimal_point;
+    if (dp && dp[0] && dp[0] != '.' && !dp[1])
+        for (char *c = buf; *c; c++)
+            if (*c == dp[0])
+                *c = '.';
+}
+
+int rt_io_parse_float(const char *s, float *out)
+{
+    char tmp[64];
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof tmp)
+        return 0;
+    int digits = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9')
+            digits = 1;
+        else if (c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-')
+            return 0;
+    }
+    if (!digits)
+        return 0;
+    memcpy(tmp, s, n + 1);
+    const char *dp = localeconv()->decimal_point;
+    if (dp && dp[0] && dp[0] != '.' && !dp[1])
+        for (char *c = tmp; *c; c++)
+            if (*c == '.')
+                *c = dp[0];
+    char *end;
+    float v = strtof(tmp, &end);
+    if (*end != '\0' || end == tmp || !isfinite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+rt_status rt_io_read_text(const char *path, size_t max_bytes, char **out, size_t *len,
+                          rt_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return rt_error_set(err, RT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(fp);
+        return rt_error_set(err, RT_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((uint64_t)sb.st_size > max_bytes) {
+        fclose(fp);
+        return rt_error_set(err, RT_ERR_FORMAT, "%s: %lld bytes is more than the %zu allowed",
+                            path, (long long)sb.st_size, max_bytes);
+    }
+    size_t size = (size_t)sb.st_size;
+    char *buf = malloc(size + 1);
+    if (!buf) {
+        fclose(fp);
+        return rt_error_set(err, RT_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, size);
+    }
+    size_t got = fread(buf, 1, size, fp);
+    int failed = ferror(fp);
+    fclose(fp);
+    if (got != size || failed) {
+        free(buf);
+        return rt_error_set(err, RT_ERR_IO, "%s: read failed: %s", path,
+                            failed ? strerror(errno) : "the file shrank while being read");
+    }
+    buf[size] = '\0';
+    *out = buf;
+    *len = size;
+    return RT_OK;
 }

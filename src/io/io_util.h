@@ -1,5 +1,6 @@
-/* Helpers shared by the file-format code of src/io: reading a whole file,
- * little-endian conversion, and quoting untrusted text in messages.
+/* Helpers shared by the file-format code of src/io (and the network
+ * descriptions): reading a whole file, little-endian conversion, floats as
+ * text, and quoting untrusted text in messages.
  * Private to the library. */
 #ifndef RT_IO_UTIL_H
 #define RT_IO_UTIL_H
@@ -27,5 +28,16 @@ void rt_io_store_le32(void *p, uint32_t v);
 void rt_io_store_le64(void *p, uint64_t v);
 float rt_io_load_le_f32(const void *p);
 void rt_io_store_le_f32(void *p, float v);
+
+/* A float as "%.9g" (which round-trips every float), with '.' whatever the
+ * locale; and back: plain decimal or exponent notation only ("inf", "nan",
+ * hex floats and spaces are refused), finite. parse returns 1 on success. */
+void rt_io_format_float(char *buf, size_t size, float v);
+int rt_io_parse_float(const char *s, float *out);
+
+/* Reads a whole regular file of at most max_bytes into a malloc'd,
+ * NUL-terminated buffer. Errors name the path. */
+rt_status rt_io_read_text(const char *path, size_t max_bytes, char **out, size_t *len,
+                          rt_error *err);
 
 #endif

@@ -101,12 +101,21 @@ static rt_status device_failed(rt_trainer *t, rt_error *err)
 static rt_status upload_dataset(rt_trainer *t, const rt_dataset *set, uint8_t **images,
                                 uint8_t **labels, rt_error *err)
 {
-    size_t pixels = (size_t)set->rows * (size_t)set->cols;
-    if (set->rows != RT_MODEL_INPUT_H || set->cols != RT_MODEL_INPUT_W)
-        return rt_error_set(err, RT_ERR_FORMAT, "images are %dx%d, the model takes %dx%d",
-                            set->rows, set->cols, RT_MODEL_INPUT_H, RT_MODEL_INPUT_W);
+    size_t pixels = (size_t)set->channels * (size_t)set->rows * (size_t)set->cols;
+    rt_network_input in = rt_network_input_of(rt_model_network(t->model));
+    if (in.channels != set->channels || set->rows != in.height || set->cols != in.width)
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "the images are %dx%dx%d, network '%s' takes %dx%dx%d", set->channels,
+                            set->rows, set->cols, rt_network_name(rt_model_network(t->model)),
+                            in.channels, in.height, in.width);
     if (set->count < 1)
         return rt_error_set(err, RT_ERR_FORMAT, "a dataset has no images");
+    for (int32_t i = 0; i < set->count; i++)
+        if (set->labels[i] >= in.classes)
+            return rt_error_set(err, RT_ERR_USAGE,
+                                "label %d of image %d is past the %d classes of network '%s'",
+                                set->labels[i], (int)i, in.classes,
+                                rt_network_name(rt_model_network(t->model)));
     *images = rt_device_alloc(t->dev, (size_t)set->count * pixels);
     *labels = rt_device_alloc(t->dev, (size_t)set->count);
     if (!*images || !*labels)
@@ -117,8 +126,9 @@ static rt_status upload_dataset(rt_trainer *t, const rt_dataset *set, uint8_t **
     return RT_OK;
 }
 
-rt_status rt_trainer_create(rt_device *dev, const rt_dataset *train, const rt_dataset *test,
-                            const rt_train_config *cfg, rt_trainer **out, rt_error *err)
+rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_dataset *train,
+                            const rt_dataset *test, const rt_train_config *cfg, rt_trainer **out,
+                            rt_error *err)
 {
     *out = NULL;
     TRY(rt_train_config_check(cfg, err));
@@ -130,7 +140,7 @@ rt_status rt_trainer_create(rt_device *dev, const rt_dataset *train, const rt_da
     t->order_epoch = -1;
     t->train_count = train ? train->count : 0;
     t->test_count = test->count;
-    rt_status st = rt_model_create(dev, cfg->batch_size, &t->model, err);
+    rt_status st = rt_model_create(dev, net, cfg->batch_size, train != NULL, &t->model, err);
     if (st == RT_OK)
         st = rt_model_init_params(t->model, cfg->seed, err);
     if (st == RT_OK && train)
@@ -254,10 +264,10 @@ static rt_status gradients(rt_trainer *t)
     rt_model *m = t->model;
     int n = t->step_n;
     TRY(rt_op_load_batch(d, t->train_images, t->train_labels, t->cfg.shuffle ? t->order : NULL,
-                         RT_MODEL_PIXELS, n, t->train_state, rt_model_input(m),
+                         (int)rt_model_input_size(m), n, t->train_state, rt_model_input(m),
                          rt_model_labels(m)));
-    TRY(rt_model_forward(m, n));
-    TRY(rt_op_softmax_cross_entropy(d, n, RT_MODEL_CLASSES, rt_model_logits(m),
+    TRY(rt_model_forward(m, n, 1));
+    TRY(rt_op_softmax_cross_entropy(d, n, rt_model_classes(m), rt_model_logits(m),
                                     rt_model_labels(m), rt_model_dlogits(m), t->train_state));
     return rt_model_backward(m, n);
 }
@@ -266,7 +276,8 @@ static rt_status gradients(rt_trainer *t)
 static rt_status update(rt_trainer *t)
 {
     rt_model *m = t->model;
-    TRY(rt_op_adam(t->dev, rt_model_flat_size(), rt_model_params(m), rt_model_grads(m),
+    TRY(rt_op_adam(t->dev, rt_network_params_size(rt_model_network(m)), rt_model_params(m),
+                   rt_model_grads(m),
                    rt_model_adam_m(m), rt_model_adam_v(m), &t->cfg.adam, t->train_state));
     return rt_op_step_advance(t->dev, t->train_state, t->step_n, 1);
 }
@@ -288,7 +299,7 @@ static int steps_per_epoch(const rt_trainer *t)
 static rt_status checked_train_step(rt_trainer *t, rt_error *err)
 {
     rt_model *m = t->model;
-    size_t flat = rt_model_flat_size();
+    size_t flat = rt_network_params_size(rt_model_network(m));
     if (gradients(t) != RT_OK)
         return device_failed(t, err);
     rt_step_state s;
@@ -333,10 +344,10 @@ static rt_status eval_step_fn(void *ctx)
     rt_device *d = t->dev;
     rt_model *m = t->model;
     int n = t->step_n;
-    TRY(rt_op_load_batch(d, t->test_images, t->test_labels, NULL, RT_MODEL_PIXELS, n,
-                         t->eval_state, rt_model_input(m), rt_model_labels(m)));
-    TRY(rt_model_forward(m, n));
-    TRY(rt_op_softmax_cross_entropy(d, n, RT_MODEL_CLASSES, rt_model_logits(m),
+    TRY(rt_op_load_batch(d, t->test_images, t->test_labels, NULL, (int)rt_model_input_size(m),
+                         n, t->eval_state, rt_model_input(m), rt_model_labels(m)));
+    TRY(rt_model_forward(m, n, 0));
+    TRY(rt_op_softmax_cross_entropy(d, n, rt_model_classes(m), rt_model_logits(m),
                                     rt_model_labels(m), NULL, t->eval_state));
     return rt_op_step_advance(d, t->eval_state, n, 0);
 }

@@ -1,10 +1,18 @@
-/* Between a trainer and a checkpoint file: gathering the model, the Adam
- * moments and the position from the device into a checkpoint, and back. */
+/* Between a trainer and a checkpoint file: gathering the model (parameters,
+ * running statistics, counters), the Adam moments and the position from the
+ * device into a checkpoint, and back. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "resnet/checkpoint.h"
 #include "resnet/train.h"
+
+#define TRY(call)                        \
+    do {                                 \
+        rt_status st_ = (call);          \
+        if (st_ != RT_OK)                \
+            return st_;                  \
+    } while (0)
 
 const char *rt_train_config_conflict(const rt_train_config *a, const rt_train_config *b)
 {
@@ -30,14 +38,22 @@ rt_status rt_trainer_save(rt_trainer *t, const char *path, rt_error *err)
 {
     rt_model *m = rt_trainer_model(t);
     rt_device *dev = rt_model_device(m);
-    size_t flat = rt_model_flat_size();
+    const rt_network *net = rt_model_network(m);
+    size_t flat = rt_network_params_size(net), nbuf = rt_network_buffers_size(net);
+    size_t ncount = rt_network_counter_count(net);
     rt_checkpoint ck;
     memset(&ck, 0, sizeof ck);
-    ck.params = malloc(3 * flat * sizeof(float));
-    if (!ck.params)
+    ck.network = net;
+    ck.params = malloc((3 * flat + nbuf + 1) * sizeof(float));
+    ck.counters = malloc((ncount + 1) * sizeof(int64_t));
+    if (!ck.params || !ck.counters) {
+        free(ck.params);
+        free(ck.counters);
         return rt_error_set(err, RT_ERR_NOMEM, "%s: out of host memory to save", path);
+    }
     ck.adam_m = ck.params + flat;
     ck.adam_v = ck.params + 2 * flat;
+    ck.buffers = ck.params + 3 * flat;
     ck.has_training_state = 1;
     ck.position = rt_trainer_position(t);
     ck.config = *rt_trainer_config(t);
@@ -47,8 +63,11 @@ rt_status rt_trainer_save(rt_trainer *t, const char *path, rt_error *err)
         rt_device_download(dev, ck.adam_v, rt_model_adam_v(m), flat * sizeof(float)) != RT_OK)
         st = rt_device_take_error(dev, err);
     if (st == RT_OK)
+        st = rt_model_download_buffers(m, ck.buffers, ck.counters, err);
+    if (st == RT_OK)
         st = rt_checkpoint_save(path, &ck, err);
     free(ck.params);
+    free(ck.counters);
     return st;
 }
 
@@ -56,7 +75,12 @@ rt_status rt_trainer_restore(rt_trainer *t, const rt_checkpoint *ck, rt_error *e
 {
     rt_model *m = rt_trainer_model(t);
     rt_device *dev = rt_model_device(m);
-    size_t bytes = rt_model_flat_size() * sizeof(float);
+    const rt_network *net = rt_model_network(m);
+    if (strcmp(rt_network_json(ck->network), rt_network_json(net)) != 0)
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "the checkpoint holds a '%s' network, the trainer runs '%s'",
+                            rt_network_name(ck->network), rt_network_name(net));
+    size_t bytes = rt_network_params_size(net) * sizeof(float);
     if (ck->has_training_state) {
         const char *field = rt_train_config_conflict(rt_trainer_config(t), &ck->config);
         if (field)
@@ -66,7 +90,8 @@ rt_status rt_trainer_restore(rt_trainer *t, const rt_checkpoint *ck, rt_error *e
     }
     if (rt_device_upload(dev, rt_model_params(m), ck->params, bytes) != RT_OK)
         return rt_device_take_error(dev, err);
-    if (!ck->has_training_state)
+    TRY(rt_model_upload_buffers(m, ck->buffers, ck->counters, err));
+    if (!ck->has_training_state || !rt_model_adam_m(m))
         return RT_OK;
     if (rt_device_upload(dev, rt_model_adam_m(m), ck->adam_m, bytes) != RT_OK ||
         rt_device_upload(dev, rt_model_adam_v(m), ck->adam_v, bytes) != RT_OK)

@@ -686,7 +686,7 @@ def _(ck):
 
 @ck_gen("ck_meta_version")
 def _(ck):
-    ck.meta["resnet_train.format_version"] = "2"
+    ck.meta["resnet_train.format_version"] = "3"
 
 
 @ck_gen("ck_meta_lr_nan")

@@ -18,7 +18,7 @@ static int on_event(void *ctx, const rt_train_event *ev)
     return 0;
 }
 
-static void run(rt_device *dev, const rt_dataset *set, int detect)
+static void run(rt_device *dev, const rt_network *net, const rt_dataset *set, int detect)
 {
     rt_train_config cfg;
     rt_train_config_default(&cfg);
@@ -26,15 +26,15 @@ static void run(rt_device *dev, const rt_dataset *set, int detect)
     cfg.detect_anomaly = detect;
     rt_trainer *t;
     rt_error err;
-    CHECK(rt_trainer_create(dev, set, set, &cfg, &t, &err) == RT_OK);
+    CHECK(rt_trainer_create(dev, net, set, set, &cfg, &t, &err) == RT_OK);
     rt_model *m = rt_trainer_model(t);
-    size_t flat = rt_model_flat_size();
+    size_t flat = rt_network_params_size(net);
     float *params = malloc(flat * sizeof *params);
     CHECK(rt_model_download_params(m, params, &err) == RT_OK);
     /* conv1's 25 weights of one filter at 3e38: a window with a few bright
      * pixels sums past FLT_MAX, to Inf */
     for (int i = 0; i < 25; i++)
-        params[rt_model_param_info(0)->offset + i] = 3e38f;
+        params[rt_network_tensor(net, 0)->offset + i] = 3e38f;
     CHECK(rt_model_upload_params(m, params, &err) == RT_OK);
     checkpoints = 0;
     rt_status st = rt_trainer_run(t, 1, on_event, NULL, &err);
@@ -63,15 +63,17 @@ int main(void)
     if (rt_device_open("cpu", &cfg, &dev, &err) != RT_OK)
         return 1;
     enum { COUNT = 200 };
-    rt_dataset set = {COUNT, 28, 28, malloc(COUNT * 784), malloc(COUNT)};
+    rt_dataset set = {COUNT, 28, 28, 1, malloc(COUNT * 784), malloc(COUNT)};
     rt_rng rng;
     rt_rng_seed(&rng, 4);
     for (int i = 0; i < COUNT * 784; i++)
         set.images[i] = (uint8_t)rt_rng_below(&rng, 256);
     for (int i = 0; i < COUNT; i++)
         set.labels[i] = (uint8_t)rt_rng_below(&rng, 10);
-    run(dev, &set, 0);
-    run(dev, &set, 1);
+    rt_network *net = rt_test_network("seed");
+    run(dev, net, &set, 0);
+    run(dev, net, &set, 1);
+    rt_network_free(net);
     rt_dataset_free(&set);
     rt_device_close(dev);
     return rt_test_finish("test_anomaly");

@@ -1,7 +1,9 @@
 /* Resuming from any saved position continues the run exactly: a shuffled
  * run of three epochs, interrupted at every kind of position (mid-epoch,
  * at an epoch's last step before the epoch was closed, after it was
- * closed), ends with the same parameters as the uninterrupted run. */
+ * closed), ends with the same parameters (and BatchNorm statistics and
+ * counters) as the uninterrupted run: for the seed's network and the
+ * small ResNet of docs/networks.md. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,7 @@ enum { COUNT = 200, BATCH = 32 }; /* 7 steps an epoch, the last of 8 images */
 
 static rt_device *dev;
 static rt_dataset set;
+static const rt_network *net;
 
 static rt_trainer *new_trainer(void)
 {
@@ -25,15 +28,25 @@ static rt_trainer *new_trainer(void)
     cfg.seed = 9;
     rt_trainer *t = NULL;
     rt_error err;
-    CHECK(rt_trainer_create(dev, &set, &set, &cfg, &t, &err) == RT_OK);
+    CHECK(rt_trainer_create(dev, net, &set, &set, &cfg, &t, &err) == RT_OK);
     return t;
+}
+
+/* Parameters, then running statistics, then counters (as raw bytes). */
+static size_t state_bytes(void)
+{
+    return (rt_network_params_size(net) + rt_network_buffers_size(net)) * sizeof(float) +
+           rt_network_counter_count(net) * sizeof(int64_t);
 }
 
 static float *params_of(rt_trainer *t)
 {
-    float *p = malloc(rt_model_flat_size() * sizeof *p);
+    size_t flat = rt_network_params_size(net), nbuf = rt_network_buffers_size(net);
+    float *p = malloc(state_bytes() + 8);
     rt_error err;
     CHECK(rt_model_download_params(rt_trainer_model(t), p, &err) == RT_OK);
+    CHECK(rt_model_download_buffers(rt_trainer_model(t), p + flat,
+                                    (int64_t *)(void *)(p + flat + nbuf), &err) == RT_OK);
     return p;
 }
 
@@ -48,7 +61,7 @@ static float *interrupted(int steps, const char *path)
     CHECK(rt_trainer_save(a, path, &err) == RT_OK);
     rt_trainer_destroy(a);
     rt_checkpoint ck;
-    CHECK(rt_checkpoint_load(path, &ck, &err) == RT_OK);
+    CHECK(rt_checkpoint_load(path, net, 1, &ck, &err) == RT_OK);
     rt_trainer *b = new_trainer();
     CHECK(rt_trainer_restore(b, &ck, &err) == RT_OK);
     rt_checkpoint_free(&ck);
@@ -65,7 +78,7 @@ int main(void)
     rt_device_config_default(&cfg);
     if (rt_device_open("cpu", &cfg, &dev, &err) != RT_OK)
         return 1;
-    set.count = COUNT, set.rows = 28, set.cols = 28;
+    set.count = COUNT, set.rows = 28, set.cols = 28, set.channels = 1;
     set.images = malloc(COUNT * 784);
     set.labels = malloc(COUNT);
     rt_rng rng;
@@ -78,21 +91,26 @@ int main(void)
     CHECK(rt_test_tempdir(dir, sizeof dir) == 0);
     snprintf(path, sizeof path, "%s/ck.safetensors", dir);
 
-    rt_trainer *whole = new_trainer();
-    CHECK(rt_trainer_run(whole, 0, NULL, NULL, &err) == RT_OK);
-    float *expected = params_of(whole);
-    rt_trainer_destroy(whole);
-    size_t bytes = rt_model_flat_size() * sizeof(float);
-    /* 3: mid-epoch; 7: the first epoch's last step done, the epoch not yet
-     * closed (cursor == COUNT); 8 and 10: into the second epoch */
-    const int points[] = {3, 7, 8, 10, 14};
-    for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
-        float *got = interrupted(points[i], path);
-        CHECKF(memcmp(got, expected, bytes) == 0,
-               "saved after %d steps and resumed: parameters differ", points[i]);
-        free(got);
+    rt_network *nets[2] = {rt_test_network("seed"), rt_test_small_resnet()};
+    for (int k = 0; k < 2; k++) {
+        net = nets[k];
+        rt_trainer *whole = new_trainer();
+        CHECK(rt_trainer_run(whole, 0, NULL, NULL, &err) == RT_OK);
+        float *expected = params_of(whole);
+        rt_trainer_destroy(whole);
+        /* 3: mid-epoch; 7: the first epoch's last step done, the epoch not
+         * yet closed (cursor == COUNT); 8 and 10: into the second epoch */
+        const int points[] = {3, 7, 8, 10, 14};
+        for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
+            float *got = interrupted(points[i], path);
+            CHECKF(memcmp(got, expected, state_bytes()) == 0,
+                   "%s: saved after %d steps and resumed: parameters or statistics differ",
+                   rt_network_name(net), points[i]);
+            free(got);
+        }
+        free(expected);
+        rt_network_free(nets[k]);
     }
-    free(expected);
     remove(path);
     remove(dir);
     rt_dataset_free(&set);

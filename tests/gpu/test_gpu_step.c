@@ -22,7 +22,10 @@
  * cpu vs graph, normalised mean squared error per tensor:
  *   after step 1: logits, loss, every parameter's gradient, parameters;
  *   after all steps: every parameter tensor and the pass state.
- * The limits and their reasons are next to the checks. Exit 77 without GPU. */
+ * and, for networks with BatchNorm, the running statistics after all steps.
+ * The limits and their reasons are next to the checks. Exit 77 without GPU.
+ *
+ *   test_gpu_step [NETWORK]   a built-in or a description file (default seed) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,11 +53,14 @@ typedef struct stepper {
 
 /* What a step leaves behind, on the host. */
 typedef struct snapshot {
-    float *logits, *params, *grads, *adam_m, *adam_v;
+    float *logits, *params, *grads, *adam_m, *adam_v, *buffers;
+    int64_t *counters;
     rt_step_state state;
 } snapshot;
 
-static size_t flat;
+static size_t flat, pixels, nbuf, ncount;
+static int classes;
+static rt_network *net;
 
 #define TRY(call)                     \
     do {                              \
@@ -69,10 +75,10 @@ static rt_status step_fn(void *ctx)
     stepper *s = ctx;
     rt_device *d = s->dev;
     rt_model *m = s->m;
-    TRY(rt_op_load_batch(d, s->images, s->labels, s->order, RT_MODEL_PIXELS, s->n, s->state,
+    TRY(rt_op_load_batch(d, s->images, s->labels, s->order, pixels, s->n, s->state,
                          rt_model_input(m), rt_model_labels(m)));
-    TRY(rt_model_forward(m, s->n));
-    TRY(rt_op_softmax_cross_entropy(d, s->n, RT_MODEL_CLASSES, rt_model_logits(m),
+    TRY(rt_model_forward(m, s->n, 1));
+    TRY(rt_op_softmax_cross_entropy(d, s->n, classes, rt_model_logits(m),
                                     rt_model_labels(m), rt_model_dlogits(m), s->state));
     TRY(rt_model_backward(m, s->n));
     TRY(rt_op_adam(d, flat, rt_model_params(m), rt_model_grads(m), rt_model_adam_m(m),
@@ -89,7 +95,7 @@ static int stepper_init(stepper *s, const char *name, rt_device *dev, int use_ru
     s->dev = dev;
     s->use_run_step = use_run_step;
     s->adam = (rt_adam_config){0.9f, 0.999f, 1e-8f, 0.0f};
-    if (rt_model_create(dev, 64, &s->m, &err) != RT_OK ||
+    if (rt_model_create(dev, net, 64, 1, &s->m, &err) != RT_OK ||
         rt_model_init_params(s->m, SEED, &err) != RT_OK) {
         CHECKF(0, "%s: creating the model: %s", name, err.message);
         return 0;
@@ -98,12 +104,12 @@ static int stepper_init(stepper *s, const char *name, rt_device *dev, int use_ru
     memset(&st, 0, sizeof st);
     st.nonfinite_step = -1;
     st.lr = 1e-3f;
-    s->images = rt_device_alloc(dev, (size_t)SAMPLES * RT_MODEL_PIXELS);
+    s->images = rt_device_alloc(dev, (size_t)SAMPLES * pixels);
     s->labels = rt_device_alloc(dev, SAMPLES);
     s->order = rt_device_alloc(dev, SAMPLES * sizeof(int32_t));
     s->state = rt_device_alloc(dev, sizeof st);
     int ok = s->images && s->labels && s->order && s->state &&
-             rt_device_upload(dev, s->images, images, (size_t)SAMPLES * RT_MODEL_PIXELS) ==
+             rt_device_upload(dev, s->images, images, (size_t)SAMPLES * pixels) ==
                  RT_OK &&
              rt_device_upload(dev, s->labels, labels, SAMPLES) == RT_OK &&
              rt_device_upload(dev, s->order, order, SAMPLES * sizeof(int32_t)) == RT_OK &&
@@ -136,12 +142,15 @@ static int stepper_run(stepper *s, int n)
 
 static void snapshot_alloc(snapshot *sn)
 {
-    sn->logits = calloc(64 * RT_MODEL_CLASSES, sizeof(float));
+    sn->logits = calloc(64 * classes, sizeof(float));
     sn->params = calloc(flat, sizeof(float));
     sn->grads = calloc(flat, sizeof(float));
     sn->adam_m = calloc(flat, sizeof(float));
     sn->adam_v = calloc(flat, sizeof(float));
-    if (!sn->logits || !sn->params || !sn->grads || !sn->adam_m || !sn->adam_v) {
+    sn->buffers = calloc(nbuf + 1, sizeof(float));
+    sn->counters = calloc(ncount + 1, sizeof(int64_t));
+    if (!sn->logits || !sn->params || !sn->grads || !sn->adam_m || !sn->adam_v || !sn->buffers ||
+        !sn->counters) {
         fprintf(stderr, "out of host memory\n");
         exit(1);
     }
@@ -154,6 +163,8 @@ static void snapshot_free(snapshot *sn)
     free(sn->grads);
     free(sn->adam_m);
     free(sn->adam_v);
+    free(sn->buffers);
+    free(sn->counters);
 }
 
 static void take(stepper *s, snapshot *sn)
@@ -161,7 +172,7 @@ static void take(stepper *s, snapshot *sn)
     rt_device *d = s->dev;
     size_t fb = flat * sizeof(float);
     rt_status st = rt_device_download(d, sn->logits, rt_model_logits(s->m),
-                                      (size_t)s->n * RT_MODEL_CLASSES * sizeof(float));
+                                      (size_t)s->n * classes * sizeof(float));
     if (st == RT_OK)
         st = rt_device_download(d, sn->params, rt_model_params(s->m), fb);
     if (st == RT_OK)
@@ -172,6 +183,9 @@ static void take(stepper *s, snapshot *sn)
         st = rt_device_download(d, sn->adam_v, rt_model_adam_v(s->m), fb);
     if (st == RT_OK)
         st = rt_device_download(d, &sn->state, s->state, sizeof sn->state);
+    rt_error err;
+    if (st == RT_OK && rt_model_download_buffers(s->m, sn->buffers, sn->counters, &err) != RT_OK)
+        st = RT_ERR_DEVICE;
     CHECKF(st == RT_OK, "%s: downloading: %s", s->name, rt_device_error(d));
 }
 
@@ -191,11 +205,12 @@ static void compare_replay(int step, int n, const snapshot *e, const snapshot *g
         const float *a, *b;
         size_t count;
     } bufs[] = {
-        {"logits", e->logits, g->logits, (size_t)n * RT_MODEL_CLASSES},
+        {"logits", e->logits, g->logits, (size_t)n * classes},
         {"parameters", e->params, g->params, flat},
         {"gradients", e->grads, g->grads, flat},
         {"adam m", e->adam_m, g->adam_m, flat},
         {"adam v", e->adam_v, g->adam_v, flat},
+        {"running statistics", e->buffers, g->buffers, nbuf},
     };
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         if (same(bufs[i].a, bufs[i].b, bufs[i].count * sizeof(float))) {
@@ -222,21 +237,23 @@ static void compare_replay(int step, int n, const snapshot *e, const snapshot *g
 /* Per tensor nmse of got against ref: fails above `limit`; a value above
  * `expected` (what FP32 summation order alone gives) is reported as a note,
  * see the limits' comments for why it can legitimately happen. */
-static void compare_tensors(const char *what, const float *ref, const float *got, double limit,
-                            double expected)
+static void compare_tensors(const char *what, rt_tensor_role role, const float *ref,
+                            const float *got, double limit, double expected)
 {
-    for (int i = 0; i < RT_MODEL_TENSORS; i++) {
-        const rt_param_info *p = rt_model_param_info(i);
+    for (int i = 0; i < rt_network_tensor_count(net); i++) {
+        const rt_tensor_info *p = rt_network_tensor(net, i);
+        if (p->role != role)
+            continue;
         double e = rt_test_nmse(ref + p->offset, got + p->offset, p->count);
         CHECKF(e <= limit, "%s %s: nmse %.3g exceeds %.0e", what, p->name, e, limit);
-        printf("  %-12s %-24s nmse %.3g%s\n", what, p->name, e,
+        printf("  %-12s %-32s nmse %.3g%s\n", what, p->name, e,
                e > expected && e <= limit ? "  (above the FP32 rounding level: a relu or "
                                             "max-pool decision flipped by rounding)"
                                           : "");
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     rt_error err;
     rt_device_config cfg;
@@ -255,17 +272,23 @@ int main(void)
         fprintf(stderr, "opening the CPU device: %s\n", err.message);
         return 1;
     }
-    flat = rt_model_flat_size();
+    net = rt_test_network(argc > 1 ? argv[1] : "seed");
+    printf("network: %s\n", rt_network_name(net));
+    flat = rt_network_params_size(net);
+    pixels = rt_network_input_size(net);
+    nbuf = rt_network_buffers_size(net);
+    ncount = rt_network_counter_count(net);
+    classes = rt_network_input_of(net).classes;
 
     /* synthetic MNIST-like data: 3/4 of the pixels background (0) */
     rt_rng rng;
     rt_rng_seed(&rng, 77);
-    uint8_t *images = malloc((size_t)SAMPLES * RT_MODEL_PIXELS);
+    uint8_t *images = malloc((size_t)SAMPLES * pixels);
     uint8_t *labels = malloc(SAMPLES);
     int32_t *order = malloc(SAMPLES * sizeof(int32_t));
     if (!images || !labels || !order)
         return 1;
-    for (size_t i = 0; i < (size_t)SAMPLES * RT_MODEL_PIXELS; i++)
+    for (size_t i = 0; i < (size_t)SAMPLES * pixels; i++)
         images[i] = rt_rng_below(&rng, 4) == 0 ? (uint8_t)(1 + rt_rng_below(&rng, 255)) : 0;
     for (int i = 0; i < SAMPLES; i++) {
         labels[i] = (uint8_t)rt_rng_below(&rng, 10);
@@ -303,7 +326,10 @@ int main(void)
         /* The forward pass is continuous (relu and max are), so rounding
          * differences stay rounding differences: seven layers of sums of
          * <= 750 products, each nmse ~3e-12, give ~1e-11. */
-        double e = rt_test_nmse(nc.logits, ng.logits, 64 * RT_MODEL_CLASSES);
+        /* With BatchNorm in training mode the forward pass divides by batch
+         * standard deviations computed on both devices in double: still
+         * continuous, still rounding-level. */
+        double e = rt_test_nmse(nc.logits, ng.logits, 64 * classes);
         CHECKF(e <= 1e-9, "logits: nmse %.3g exceeds 1e-9", e);
         printf("  logits nmse %.3g\n", e);
         CHECKF(fabs((double)nc.state.loss - (double)ng.state.loss) <=
@@ -318,11 +344,11 @@ int main(void)
          * few percent of steps and moves one of ~1e4 summands of a weight or
          * bias gradient: nmse up to ~5e-6 on one tensor. 1e-4 tolerates it;
          * a real bug (wrong index, lost beta, missing sample) gives >= 1e-3. */
-        compare_tensors("gradient", nc.grads, ng.grads, 1e-4, 1e-9);
+        compare_tensors("gradient", RT_TENSOR_PARAMETER, nc.grads, ng.grads, 1e-4, 1e-9);
         /* Adam's first step moves every parameter by lr * sign(g): it
          * differs (by 2 lr) only where g is within rounding of 0, which
          * costs a weight tensor nmse <= ~1.2e-6 per such entry. */
-        compare_tensors("parameter", nc.params, ng.params, 1e-5, 1e-9);
+        compare_tensors("parameter", RT_TENSOR_PARAMETER, nc.params, ng.params, 1e-5, 1e-9);
     }
 
     if (ok) {
@@ -331,7 +357,16 @@ int main(void)
         /* After t > 1 Adam is no longer sign-like, so the differences stay
          * those of step 1 carried along, plus their effect on later
          * gradients: 1e-4 per tensor, expected <= 1e-8. */
-        compare_tensors("parameter", nc.params, ng.params, 1e-4, 1e-8);
+        compare_tensors("parameter", RT_TENSOR_PARAMETER, nc.params, ng.params, 1e-4, 1e-8);
+        /* running statistics: momentum averages of batch means and
+         * variances, sums in double on both devices: the activations'
+         * differences carried along, like the parameters' */
+        compare_tensors("statistic", RT_TENSOR_BUFFER, nc.buffers, ng.buffers, 1e-4, 1e-8);
+        CHECKF(!memcmp(nc.counters, ng.counters, ncount * sizeof(int64_t)),
+               "num_batches_tracked differs between the devices");
+        for (size_t i = 0; i < ncount; i++)
+            CHECKF(nc.counters[i] == steps, "num_batches_tracked %zu is %lld, expected %d", i,
+                   (long long)nc.counters[i], steps);
         CHECK(nc.state.steps == steps && ng.state.steps == steps);
         CHECK(nc.state.cursor == SAMPLES && ng.state.cursor == SAMPLES);
         CHECK(nc.state.batches == steps && ng.state.batches == steps);
@@ -356,6 +391,7 @@ int main(void)
     free(images);
     free(labels);
     free(order);
+    rt_network_free(net);
     rt_device_close(gpu);
     rt_device_close(cpu);
     return rt_test_finish("test_gpu_step");

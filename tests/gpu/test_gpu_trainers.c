@@ -15,7 +15,7 @@ enum { TRAIN = 160, TEST = 80 };
 
 static rt_dataset make_set(int count, uint64_t seed)
 {
-    rt_dataset s = {count, 28, 28, malloc((size_t)count * 784), malloc((size_t)count)};
+    rt_dataset s = {count, 28, 28, 1, malloc((size_t)count * 784), malloc((size_t)count)};
     rt_rng rng;
     rt_rng_seed(&rng, seed);
     for (int i = 0; i < count * 784; i++)
@@ -37,7 +37,9 @@ static rt_eval_result run(rt_device *dev, const rt_dataset *train, const rt_data
     rt_error err;
     rt_eval_result r;
     memset(&r, 0, sizeof r);
-    if (rt_trainer_create(dev, train, test, &cfg, &t, &err) != RT_OK) {
+    rt_network *net = rt_test_network("seed");
+    if (rt_trainer_create(dev, net, train, test, &cfg, &t, &err) != RT_OK) {
+        rt_network_free(net);
         CHECKF(0, "%s", err.message);
         return r;
     }
@@ -47,6 +49,7 @@ static rt_eval_result run(rt_device *dev, const rt_dataset *train, const rt_data
         CHECKF(rt_trainer_step(t, &err) == RT_OK, "%s", err.message);
     CHECKF(rt_trainer_evaluate(t, &r, &err) == RT_OK, "%s", err.message);
     rt_trainer_destroy(t);
+    rt_network_free(net);
     return r;
 }
 

@@ -19,11 +19,13 @@ static float value(int kind, int tensor, size_t i)
     return (float)v / 1024.0f;
 }
 
+static rt_network *net; /* the seed's */
+
 static float *fill(int kind)
 {
-    float *x = calloc(rt_model_flat_size(), sizeof *x);
-    for (int t = 0; t < RT_MODEL_TENSORS; t++) {
-        const rt_param_info *p = rt_model_param_info(t);
+    float *x = calloc(rt_network_params_size(net), sizeof *x);
+    for (int t = 0; t < rt_network_tensor_count(net); t++) {
+        const rt_tensor_info *p = rt_network_tensor(net, t);
         for (size_t i = 0; i < p->count; i++)
             x[p->offset + i] = value(kind, t, i);
     }
@@ -37,9 +39,19 @@ int main(int argc, char **argv)
         return 2;
     }
     rt_error err = {0};
+    const rt_network_input mnist = {1, 28, 28, 10};
+    if (rt_network_load("seed", &mnist, &net, &err) != RT_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
     if (strcmp(argv[1], "write-checkpoint") == 0) {
         rt_checkpoint ck;
         memset(&ck, 0, sizeof ck);
+        static float no_buffers[1];
+        static int64_t no_counters[1];
+        ck.network = net;
+        ck.buffers = no_buffers;
+        ck.counters = no_counters;
         ck.params = fill(0);
         ck.adam_m = fill(1);
         ck.adam_v = fill(2);
@@ -67,17 +79,17 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "check-weights") == 0) {
         rt_checkpoint ck;
-        if (rt_checkpoint_load(argv[2], &ck, &err) != RT_OK) {
+        if (rt_checkpoint_load(argv[2], net, 1, &ck, &err) != RT_OK) {
             fprintf(stderr, "%s\n", err.message);
             return 1;
         }
         float *want = fill(0);
         int ok = !ck.has_training_state &&
-                 memcmp(ck.params, want, rt_model_flat_size() * sizeof(float)) == 0;
+                 memcmp(ck.params, want, rt_network_params_size(net) * sizeof(float)) == 0;
         if (!ok)
             fprintf(stderr, "%s: has_training_state %d, values %s\n", argv[2],
                     ck.has_training_state,
-                    memcmp(ck.params, want, rt_model_flat_size() * sizeof(float)) ? "differ"
+                    memcmp(ck.params, want, rt_network_params_size(net) * sizeof(float)) ? "differ"
                                                                                    : "match");
         free(want);
         rt_checkpoint_free(&ck);

@@ -13,10 +13,12 @@
 #include "io_util.h"
 #include "resnet/checkpoint.h"
 #include "resnet/model.h"
+#include "resnet/network.h"
 #include "resnet/safetensors.h"
 
 static char dir[512];
 static size_t flat;
+static rt_network *net; /* the seed's network */
 
 static void path_in(char *buf, size_t size, const char *name)
 {
@@ -27,8 +29,8 @@ static void path_in(char *buf, size_t size, const char *name)
 static float *random_flat(rt_rng *rng, float lo, float hi)
 {
     float *x = calloc(flat, sizeof *x);
-    for (int t = 0; t < RT_MODEL_TENSORS; t++) {
-        const rt_param_info *p = rt_model_param_info(t);
+    for (int t = 0; t < rt_network_tensor_count(net); t++) {
+        const rt_tensor_info *p = rt_network_tensor(net, t);
         rt_test_fill(rng, x + p->offset, p->count, lo, hi);
     }
     return x;
@@ -39,12 +41,15 @@ static void make_checkpoint(rt_checkpoint *ck)
     rt_rng rng;
     rt_rng_seed(&rng, 1234);
     memset(ck, 0, sizeof *ck);
+    ck->network = net;
+    ck->buffers = calloc(1, sizeof(float));   /* the seed has no BatchNorm */
+    ck->counters = calloc(1, sizeof(int64_t));
     ck->params = random_flat(&rng, -1.0f, 1.0f);
     ck->adam_m = random_flat(&rng, -1e-3f, 1e-3f);
     ck->adam_v = random_flat(&rng, 0.0f, 1e-6f);
     ck->params[0] = -0.0f;
     ck->params[1] = 1e-45f; /* a denormal */
-    ck->params[rt_model_param_info(13)->offset] = 3.4028235e38f;
+    ck->params[rt_network_tensor(net, 13)->offset] = 3.4028235e38f;
     ck->adam_v[5] = 0.0f;
     ck->has_training_state = 1;
     ck->position.epoch = 3;
@@ -71,6 +76,8 @@ static void make_checkpoint(rt_checkpoint *ck)
 static void free_made(rt_checkpoint *ck)
 {
     free(ck->params);
+    free(ck->buffers);
+    free(ck->counters);
     free(ck->adam_m);
     free(ck->adam_v);
     memset(ck, 0, sizeof *ck);
@@ -93,7 +100,7 @@ static void test_round_trip(void)
     path_in(path, sizeof path, "ck.safetensors");
     rt_error err = {0};
     CHECKF(rt_checkpoint_save(path, &ck, &err) == RT_OK, "save: %s", err.message);
-    rt_status st = rt_checkpoint_load(path, &back, &err);
+    rt_status st = rt_checkpoint_load(path, net, 0, &back, &err);
     CHECKF(st == RT_OK, "load: %s", err.message);
     if (st == RT_OK) {
         CHECK(back.has_training_state == 1);
@@ -119,9 +126,9 @@ static void test_round_trip(void)
     st = rt_safetensors_read(path, &f, &err);
     CHECKF(st == RT_OK, "read: %s", err.message);
     if (st == RT_OK) {
-        CHECK(rt_safetensors_count(f) == RT_MODEL_TENSORS);
-        for (int i = 0; i < RT_MODEL_TENSORS && i < rt_safetensors_count(f); i++) {
-            const rt_param_info *p = rt_model_param_info(i);
+        CHECK(rt_safetensors_count(f) == 14);
+        for (int i = 0; i < 14 && i < rt_safetensors_count(f); i++) {
+            const rt_tensor_info *p = rt_network_tensor(net, i);
             const rt_tensor_view *t = rt_safetensors_tensor(f, i);
             CHECKF(strcmp(t->name, p->name) == 0, "tensor %d is %s, expected %s", i, t->name,
                    p->name);
@@ -138,31 +145,34 @@ static void test_round_trip(void)
             "resnet_train.adam_eps", "resnet_train.adam_weight_decay", "resnet_train.shuffle",
             "resnet_train.seed", "resnet_train.lr_step_size", "resnet_train.lr_gamma",
             "resnet_train.epoch", "resnet_train.cursor", "resnet_train.steps",
-            "resnet_train.epoch_rng", "resnet_train.adam_m", "resnet_train.adam_v"};
+            "resnet_train.epoch_rng", "resnet_train.adam_m", "resnet_train.adam_v",
+            "resnet_train.network"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             CHECKF(rt_safetensors_metadata(f, keys[i]) != NULL, "metadata %s", keys[i]);
-        CHECK(rt_safetensors_metadata_count(f) == 19);
+        CHECK(rt_safetensors_metadata_count(f) == 20);
         const char *v = rt_safetensors_metadata(f, "resnet_train.format_version");
-        CHECK(v && strcmp(v, "1") == 0);
+        CHECK(v && strcmp(v, "2") == 0);
+        v = rt_safetensors_metadata(f, "resnet_train.network");
+        CHECK(v && strcmp(v, rt_network_json(net)) == 0);
         v = rt_safetensors_metadata(f, "resnet_train.seed");
         CHECK(v && strcmp(v, "18446744073709551615") == 0);
         v = rt_safetensors_metadata(f, "resnet_train.lr");
         CHECKF(v && strcmp(v, "0.00123456784") == 0, "lr written as %s", v ? v : "(none)");
         v = rt_safetensors_metadata(f, "resnet_train.adam_m");
-        CHECK(v && strlen(v) == rt_base64_encoded_size(RT_MODEL_PARAMETERS * 4));
+        CHECK(v && strlen(v) == rt_base64_encoded_size(42790 * 4));
         rt_safetensors_free(f);
     }
 
     /* saving again over it replaces it */
     ck.position.steps = 1;
     CHECK(rt_checkpoint_save(path, &ck, &err) == RT_OK);
-    CHECK(rt_checkpoint_load(path, &back, &err) == RT_OK && back.position.steps == 1);
+    CHECK(rt_checkpoint_load(path, net, 0, &back, &err) == RT_OK && back.position.steps == 1);
     rt_checkpoint_free(&back);
 
     /* a weights-only checkpoint of our own */
     ck.has_training_state = 0;
     CHECK(rt_checkpoint_save(path, &ck, &err) == RT_OK);
-    st = rt_checkpoint_load(path, &back, &err);
+    st = rt_checkpoint_load(path, net, 0, &back, &err);
     CHECKF(st == RT_OK, "weights only: %s", err.message);
     if (st == RT_OK) {
         CHECK(back.has_training_state == 0 && back.adam_m == NULL && back.adam_v == NULL);
@@ -177,7 +187,7 @@ static void test_round_trip(void)
 /* ---- files made tensor by tensor ------------------------------------------- */
 
 typedef struct builder {
-    rt_tensor_view t[RT_MODEL_TENSORS + 2];
+    rt_tensor_view t[16];
     int count;
     const char *keys[64], *values[64];
     char *owned[64];
@@ -190,8 +200,8 @@ typedef struct builder {
 static void build(builder *b, const rt_checkpoint *ck, int with_state)
 {
     memset(b, 0, sizeof *b);
-    for (int i = 0; i < RT_MODEL_TENSORS; i++) {
-        const rt_param_info *p = rt_model_param_info(RT_MODEL_TENSORS - 1 - i);
+    for (int i = 0; i < 14; i++) {
+        const rt_tensor_info *p = rt_network_tensor(net, 13 - i);
         rt_tensor_view *v = &b->t[b->count++];
         v->name = p->name;
         v->dtype = RT_DTYPE_F32;
@@ -268,7 +278,7 @@ static rt_status load_built(builder *b, rt_checkpoint *out, rt_error *err)
     rt_status st = rt_safetensors_write(path, b->t, b->count, b->keys, b->values, b->meta, err);
     CHECKF(st == RT_OK, "writing the test file: %s", err->message);
     memset(out, 0xa5, sizeof *out); /* load must reset it */
-    st = rt_checkpoint_load(path, out, err);
+    st = rt_checkpoint_load(path, net, 0, out, err);
     unlink(path);
     if (st != RT_OK)
         CHECKF(is_zeroed(out), "*out zeroed after a failed load (%s)", err->message);
@@ -315,14 +325,14 @@ static char *encode(const float *values, size_t n)
  * `tensor` set to value. */
 static char *moment_with(const float *flat_moment, int tensor, size_t index, float value, size_t n)
 {
-    float *packed = malloc(RT_MODEL_PARAMETERS * sizeof *packed + 64);
+    float *packed = malloc(42790 * sizeof *packed + 64);
     size_t o = 0;
-    for (int t = 0; t < RT_MODEL_TENSORS; t++) {
-        const rt_param_info *p = rt_model_param_info(t);
+    for (int t = 0; t < 14; t++) {
+        const rt_tensor_info *p = rt_network_tensor(net, t);
         for (size_t i = 0; i < p->count; i++)
             packed[o++] = (t == tensor && i == index) ? value : flat_moment[p->offset + i];
     }
-    packed[RT_MODEL_PARAMETERS] = 0.5f;
+    packed[42790] = 0.5f;
     char *text = encode(packed, n);
     free(packed);
     return text;
@@ -385,8 +395,8 @@ static void test_rejections(void)
     unbuild(&b);
 
     /* NaN and Inf in weights */
-    int rb = rt_model_param_find("resblock1.conv2.weight");
-    size_t at = rt_model_param_info(rb)->offset + 7;
+    int rb = rt_network_tensor_find(net, "resblock1.conv2.weight");
+    size_t at = rt_network_tensor(net, rb)->offset + 7;
     float saved = ck.params[at];
     ck.params[at] = NAN;
     build(&b, &ck, 0);
@@ -405,15 +415,15 @@ static void test_rejections(void)
     unbuild(&b);
 
     /* Inf in a moment, negative second moment, wrong lengths, bad base64 */
-    int fc = rt_model_param_find("full_c.weight");
-    char *m_inf = moment_with(ck.adam_v, fc, 11, INFINITY, RT_MODEL_PARAMETERS);
-    char *m_nan = moment_with(ck.adam_m, 0, 0, NAN, RT_MODEL_PARAMETERS);
-    char *v_neg = moment_with(ck.adam_v, 1, 3, -1e-9f, RT_MODEL_PARAMETERS);
-    char *short_m = moment_with(ck.adam_m, -1, 0, 0, RT_MODEL_PARAMETERS - 1);
-    char *long_v = moment_with(ck.adam_v, -1, 0, 0, RT_MODEL_PARAMETERS + 1);
-    char *bad_b64 = moment_with(ck.adam_m, -1, 0, 0, RT_MODEL_PARAMETERS);
+    int fc = rt_network_tensor_find(net, "full_c.weight");
+    char *m_inf = moment_with(ck.adam_v, fc, 11, INFINITY, 42790);
+    char *m_nan = moment_with(ck.adam_m, 0, 0, NAN, 42790);
+    char *v_neg = moment_with(ck.adam_v, 1, 3, -1e-9f, 42790);
+    char *short_m = moment_with(ck.adam_m, -1, 0, 0, 42790 - 1);
+    char *long_v = moment_with(ck.adam_v, -1, 0, 0, 42790 + 1);
+    char *bad_b64 = moment_with(ck.adam_m, -1, 0, 0, 42790);
     bad_b64[100] = '*';
-    char *cut_b64 = moment_with(ck.adam_m, -1, 0, 0, RT_MODEL_PARAMETERS);
+    char *cut_b64 = moment_with(ck.adam_m, -1, 0, 0, 42790);
     cut_b64[strlen(cut_b64) - 1] = '\0';
 
     const meta_case cases[] = {
@@ -467,8 +477,16 @@ static void test_rejections(void)
         {"resnet_train.epoch_rng", "1,2,3,4,5", RT_ERR_FORMAT, "epoch_rng"},
         {"resnet_train.epoch_rng", "1,2,,4", RT_ERR_FORMAT, "epoch_rng"},
         {"resnet_train.epoch_rng", "1,2,3,g", RT_ERR_FORMAT, "epoch_rng"},
-        {"resnet_train.format_version", "2", RT_ERR_FORMAT,
-         "checkpoint format version 2 is not supported (this build reads version 1)"},
+        {"resnet_train.format_version", "3", RT_ERR_FORMAT,
+         "checkpoint format version 3 is not supported (this build reads versions 1 and 2)"},
+        {"resnet_train.format_version", "1", RT_ERR_FORMAT,
+         "a version 1 checkpoint has no resnet_train.network"},
+        {"resnet_train.network", NULL, RT_ERR_FORMAT, "metadata resnet_train.network is missing"},
+        {"resnet_train.network", "{\"name\": \"seed\"", RT_ERR_FORMAT,
+         "metadata resnet_train.network: not valid JSON"},
+        {"resnet_train.network", "{\"name\": \"x\", \"layers\": [{\"type\": \"relu\"}]}",
+         RT_ERR_USAGE, "the input's channels are not known"},
+        {"resnet_train.adam_file", "ck.adam-1", RT_ERR_FORMAT, "adam_crc32"},
         {"resnet_train.format_version", "one", RT_ERR_FORMAT, "format_version = \"one\""},
         {"resnet_train.format_version", NULL, RT_ERR_FORMAT, "resnet_train.format_version is missing"},
         {"resnet_train.colour", "blue", RT_ERR_FORMAT, "unknown metadata key 'resnet_train.colour'"},
@@ -527,10 +545,10 @@ static void test_rejections(void)
     EXPECT_ERROR(rt_checkpoint_save(path, &ck, &err), &err, RT_ERR_FORMAT, "cannot save",
                  "resnet_train.batch_size = 0 is out of range");
     ck.config.batch_size = 64;
-    ck.adam_v[rt_model_param_info(2)->offset + 4] = -1.0f;
+    ck.adam_v[rt_network_tensor(net, 2)->offset + 4] = -1.0f;
     EXPECT_ERROR(rt_checkpoint_save(path, &ck, &err), &err, RT_ERR_FORMAT, "cannot save",
                  "tensor 'conv2.weight' element 4 is negative");
-    ck.adam_v[rt_model_param_info(2)->offset + 4] = 0.0f;
+    ck.adam_v[rt_network_tensor(net, 2)->offset + 4] = 0.0f;
     float *m = ck.adam_m;
     ck.adam_m = NULL;
     EXPECT_ERROR(rt_checkpoint_save(path, &ck, &err), &err, RT_ERR_USAGE, "without Adam moments");
@@ -543,10 +561,168 @@ static void test_rejections(void)
     /* not a safetensors file at all */
     path_in(path, sizeof path, "junk.safetensors");
     CHECK(io_write_bytes(path, "hello, world", 12) == 0);
-    EXPECT_ERROR(rt_checkpoint_load(path, &back, &err), &err, RT_ERR_FORMAT, path, "absurd");
+    EXPECT_ERROR(rt_checkpoint_load(path, net, 0, &back, &err), &err, RT_ERR_FORMAT, path, "absurd");
     CHECK(is_zeroed(&back));
     unlink(path);
     free_made(&ck);
+}
+
+/* A network with BatchNorm: its running statistics and counters go in
+ * as F32 and I64 tensors, in state_dict order, and come back bit for bit;
+ * a checkpoint loads as its own network, and a --model that differs is
+ * refused, naming both. */
+static void test_networks(void)
+{
+    rt_network *small = rt_test_small_resnet();
+    rt_checkpoint ck, back;
+    make_checkpoint(&ck);
+    free(ck.params), free(ck.adam_m), free(ck.adam_v), free(ck.buffers), free(ck.counters);
+    ck.network = small;
+    size_t f = rt_network_params_size(small), nb = rt_network_buffers_size(small);
+    size_t nc = rt_network_counter_count(small);
+    ck.params = calloc(f, sizeof(float));
+    ck.adam_m = calloc(f, sizeof(float));
+    ck.adam_v = calloc(f, sizeof(float));
+    ck.buffers = calloc(nb, sizeof(float));
+    ck.counters = calloc(nc, sizeof(int64_t));
+    rt_rng rng;
+    rt_rng_seed(&rng, 77);
+    for (int t = 0; t < rt_network_tensor_count(small); t++) {
+        const rt_tensor_info *p = rt_network_tensor(small, t);
+        if (p->role == RT_TENSOR_COUNTER) {
+            ck.counters[p->offset] = 1000 + t;
+            continue;
+        }
+        float *dst = (p->role == RT_TENSOR_PARAMETER ? ck.params : ck.buffers) + p->offset;
+        rt_test_fill(&rng, dst, p->count, 0.25f, 2.0f);
+        if (p->role == RT_TENSOR_PARAMETER) {
+            rt_test_fill(&rng, ck.adam_m + p->offset, p->count, -1e-3f, 1e-3f);
+            rt_test_fill(&rng, ck.adam_v + p->offset, p->count, 0.0f, 1e-6f);
+        }
+    }
+    char path[600];
+    path_in(path, sizeof path, "small.safetensors");
+    rt_error err = {0};
+    CHECKF(rt_checkpoint_save(path, &ck, &err) == RT_OK, "save: %s", err.message);
+    /* its own network, whatever the fallback, when nothing must match */
+    rt_status st = rt_checkpoint_load(path, net, 0, &back, &err);
+    CHECKF(st == RT_OK, "load: %s", err.message);
+    if (st == RT_OK) {
+        CHECK(strcmp(rt_network_json(back.network), rt_network_json(small)) == 0);
+        CHECK(same_bits(back.params, ck.params, f * sizeof(float)));
+        CHECK(same_bits(back.buffers, ck.buffers, nb * sizeof(float)));
+        CHECK(same_bits(back.counters, ck.counters, nc * sizeof(int64_t)));
+        CHECK(same_bits(back.adam_v, ck.adam_v, f * sizeof(float)));
+        rt_checkpoint_free(&back);
+    }
+    EXPECT_ERROR(rt_checkpoint_load(path, net, 1, &back, &err), &err, RT_ERR_USAGE,
+                 "holds a 'small-resnet' network, not the 'seed' of --model");
+    /* the tensors as PyTorch reads them: the counters are I64 scalars */
+    rt_safetensors *sf;
+    if (rt_safetensors_read(path, &sf, &err) == RT_OK) {
+        const rt_tensor_view *t = rt_safetensors_find(sf, "stem_bn.num_batches_tracked");
+        CHECK(t && t->dtype == RT_DTYPE_I64 && t->ndim == 0 && t->bytes == 8);
+        t = rt_safetensors_find(sf, "block3.downsample.1.running_var");
+        CHECK(t && t->dtype == RT_DTYPE_F32 && t->ndim == 1 && t->shape[0] == 32);
+        CHECK(rt_safetensors_count(sf) == rt_network_tensor_count(small));
+        for (int i = 0; i < rt_safetensors_count(sf); i++)
+            CHECKF(!strcmp(rt_safetensors_tensor(sf, i)->name, rt_network_tensor(small, i)->name),
+                   "tensor %d in state_dict order", i);
+        rt_safetensors_free(sf);
+    }
+    /* a negative running variance or counter is refused both ways */
+    int rv = rt_network_tensor_find(small, "stem_bn.running_var");
+    ck.buffers[rt_network_tensor(small, rv)->offset + 2] = -0.5f;
+    EXPECT_ERROR(rt_checkpoint_save(path, &ck, &err), &err, RT_ERR_FORMAT,
+                 "tensor 'stem_bn.running_var' element 2 is negative");
+    ck.buffers[rt_network_tensor(small, rv)->offset + 2] = 0.5f;
+    int nbt = rt_network_tensor_find(small, "block1.bn2.num_batches_tracked");
+    ck.counters[rt_network_tensor(small, nbt)->offset] = -1;
+    EXPECT_ERROR(rt_checkpoint_save(path, &ck, &err), &err, RT_ERR_FORMAT,
+                 "tensor 'block1.bn2.num_batches_tracked' is negative");
+    unlink(path);
+    ck.network = NULL;
+    free_made(&ck);
+    rt_network_free(small);
+}
+
+/* Moments too large for the header go beside the checkpoint, named in its
+ * metadata with their CRC-32: saved, loaded, a stale or missing file
+ * refused, older ones removed. A network of 6.4M parameters (two linear
+ * layers) is past the 64 MiB of base64 kept inline. */
+static void test_moments_beside(void)
+{
+    char json_path[600], path[600], other[700];
+    path_in(json_path, sizeof json_path, "wide.json");
+    static const char WIDE[] =
+        "{\"name\": \"wide\", \"layers\": [{\"type\": \"flatten\"},"
+        " {\"name\": \"a\", \"type\": \"linear\", \"out_features\": 8200},"
+        " {\"name\": \"b\", \"type\": \"linear\"}]}";
+    CHECK(io_write_bytes(json_path, WIDE, strlen(WIDE)) == 0);
+    rt_network *wide = rt_test_network(json_path);
+    unlink(json_path);
+    size_t f = rt_network_params_size(wide);
+    rt_checkpoint ck, back;
+    make_checkpoint(&ck);
+    free(ck.params), free(ck.adam_m), free(ck.adam_v);
+    ck.network = wide;
+    ck.params = calloc(f, sizeof(float));
+    ck.adam_m = calloc(f, sizeof(float));
+    ck.adam_v = calloc(f, sizeof(float));
+    for (int t = 0; t < rt_network_tensor_count(wide); t++) { /* the gaps stay 0 */
+        const rt_tensor_info *p = rt_network_tensor(wide, t);
+        for (size_t i = p->offset; i < p->offset + p->count; i++) {
+            ck.params[i] = (float)(i % 97) * 1e-3f;
+            ck.adam_m[i] = (float)(i % 13) * -1e-4f;
+            ck.adam_v[i] = (float)(i % 7) * 1e-7f;
+        }
+    }
+    path_in(path, sizeof path, "wide.safetensors");
+    rt_error err = {0};
+    CHECKF(rt_checkpoint_save(path, &ck, &err) == RT_OK, "save: %s", err.message);
+    snprintf(other, sizeof other, "%s.adam-5678901234", path);
+    CHECKF(access(other, F_OK) == 0, "the moments file %s is there", other);
+    rt_status st = rt_checkpoint_load(path, NULL, 0, &back, &err);
+    CHECKF(st == RT_OK, "load: %s", err.message);
+    if (st == RT_OK) {
+        CHECK(same_bits(back.adam_m, ck.adam_m, f * sizeof(float)));
+        CHECK(same_bits(back.adam_v, ck.adam_v, f * sizeof(float)));
+        rt_checkpoint_free(&back);
+    }
+    rt_safetensors *sf;
+    if (rt_safetensors_read(path, &sf, &err) == RT_OK) {
+        CHECK(rt_safetensors_metadata(sf, "resnet_train.adam_m") == NULL);
+        const char *name = rt_safetensors_metadata(sf, "resnet_train.adam_file");
+        CHECK(name && !strcmp(name, "wide.safetensors.adam-5678901234"));
+        rt_safetensors_free(sf);
+    }
+    /* a later save writes its own file and removes the older one */
+    char older[700];
+    snprintf(older, sizeof older, "%s", other);
+    ck.position.steps = 5678901300LL;
+    ck.adam_m[3] = 0.25f;
+    CHECKF(rt_checkpoint_save(path, &ck, &err) == RT_OK, "save again: %s", err.message);
+    snprintf(other, sizeof other, "%s.adam-5678901300", path);
+    CHECK(access(other, F_OK) == 0 && access(older, F_OK) != 0);
+    /* the moments file of another save under this one's name: CRC refused */
+    char copy[800];
+    snprintf(copy, sizeof copy, "%s.keep", other);
+    CHECK(rename(other, copy) == 0);
+    EXPECT_ERROR(rt_checkpoint_load(path, NULL, 0, &back, &err), &err, RT_ERR_IO,
+                 "its Adam moments", "cannot open");
+    ck.adam_m[3] = 0.5f;
+    ck.position.steps = 5678901400LL;
+    CHECK(rt_checkpoint_save(path, &ck, &err) == RT_OK); /* writes .adam-5678901400 */
+    char newest[800];
+    snprintf(newest, sizeof newest, "%s.adam-5678901400", path);
+    CHECK(rename(copy, newest) == 0); /* the 5678901300 moments under the new name */
+    EXPECT_ERROR(rt_checkpoint_load(path, NULL, 0, &back, &err), &err, RT_ERR_FORMAT,
+                 "CRC-32", "a moments file of another save");
+    unlink(newest);
+    unlink(path);
+    ck.network = NULL;
+    free_made(&ck);
+    rt_network_free(wide);
 }
 
 int main(void)
@@ -555,10 +731,14 @@ int main(void)
         fprintf(stderr, "cannot make a temporary folder\n");
         return 1;
     }
-    flat = rt_model_flat_size();
+    net = rt_test_network("seed");
+    flat = rt_network_params_size(net);
     test_round_trip();
     test_weights_only();
     test_rejections();
+    test_networks();
+    test_moments_beside();
+    rt_network_free(net);
     rmdir(dir);
     return rt_test_finish("test_checkpoint");
 }

@@ -29,6 +29,7 @@
 
 static const rt_safetensors *fx;
 static rt_device *dev;
+static rt_network *net; /* the seed's */
 
 static const rt_tensor_view *need(const char *name)
 {
@@ -43,9 +44,9 @@ static const rt_tensor_view *need(const char *name)
 /* Fills a flat host parameter buffer from tensors named PREFIX<param>. */
 static void flat_from_fixture(const char *prefix, float *flat)
 {
-    memset(flat, 0, rt_model_flat_size() * sizeof *flat);
-    for (int i = 0; i < RT_MODEL_TENSORS; i++) {
-        const rt_param_info *p = rt_model_param_info(i);
+    memset(flat, 0, rt_network_params_size(net) * sizeof *flat);
+    for (int i = 0; i < rt_network_tensor_count(net); i++) {
+        const rt_tensor_info *p = rt_network_tensor(net, i);
         char name[128];
         snprintf(name, sizeof name, "%s%s", prefix, p->name);
         const rt_tensor_view *t = need(name);
@@ -85,7 +86,7 @@ static void load_batch(rt_model *m, const char *images_name, const char *labels_
     CHECK(rt_device_upload(dev, dimg, img->data, img->bytes) == RT_OK);
     CHECK(rt_device_upload(dev, dlab, labels8, (size_t)count) == RT_OK);
     CHECK(rt_device_upload(dev, dst, &st, sizeof st) == RT_OK);
-    CHECK(rt_op_load_batch(dev, dimg, dlab, NULL, RT_MODEL_PIXELS, n, dst, rt_model_input(m),
+    CHECK(rt_op_load_batch(dev, dimg, dlab, NULL, 784, n, dst, rt_model_input(m),
                            rt_model_labels(m)) == RT_OK);
     CHECK(rt_device_synchronize(dev) == RT_OK);
     rt_device_free(dev, dimg);
@@ -102,7 +103,7 @@ static float forward_backward(rt_model *m, int n, rt_step_state *dstate)
     st.nonfinite_step = -1;
     st.lr = 1e-3f;
     CHECK(rt_device_upload(dev, dstate, &st, sizeof st) == RT_OK);
-    CHECK(rt_model_forward(m, n) == RT_OK);
+    CHECK(rt_model_forward(m, n, 1) == RT_OK);
     CHECK(rt_op_softmax_cross_entropy(dev, n, 10, rt_model_logits(m), rt_model_labels(m),
                                       rt_model_dlogits(m), dstate) == RT_OK);
     CHECK(rt_model_backward(m, n) == RT_OK);
@@ -113,7 +114,7 @@ static float forward_backward(rt_model *m, int n, rt_step_state *dstate)
 static void test_batch(rt_model *m, const char *b, int n, const float *init)
 {
     char name[128];
-    size_t flat = rt_model_flat_size();
+    size_t flat = rt_network_params_size(net);
     CHECK(rt_device_upload(dev, rt_model_params(m), init, flat * sizeof(float)) == RT_OK);
     snprintf(name, sizeof name, "%s.images", b);
     char lname[128];
@@ -158,8 +159,8 @@ static void test_batch(rt_model *m, const char *b, int n, const float *init)
     snprintf(name, sizeof name, "%s.grad.", b);
     flat_from_fixture(name, ref_grads);
     double worst = 0.0;
-    for (int i = 0; i < RT_MODEL_TENSORS; i++) {
-        const rt_param_info *p = rt_model_param_info(i);
+    for (int i = 0; i < rt_network_tensor_count(net); i++) {
+        const rt_tensor_info *p = rt_network_tensor(net, i);
         double e = rt_test_nmse(ref_grads + p->offset, grads + p->offset, p->count);
         worst = fmax(worst, e);
         CHECKF(e <= GRAD_NMSE, "%s gradient of %s: NMSE %.3g > %.0e", b, p->name, e, GRAD_NMSE);
@@ -200,7 +201,7 @@ static void test_batch(rt_model *m, const char *b, int n, const float *init)
 
 static void test_adam(rt_model *m)
 {
-    size_t flat = rt_model_flat_size(), bytes = flat * sizeof(float);
+    size_t flat = rt_network_params_size(net), bytes = flat * sizeof(float);
     float *init = malloc(bytes), *ref = malloc(bytes), *got = malloc(bytes), *g = malloc(bytes);
     float *zero = calloc(flat, sizeof *zero);
     flat_from_fixture("init.", init);
@@ -225,7 +226,7 @@ static void test_adam(rt_model *m)
                 CHECK(rt_device_upload(dev, rt_model_grads(m), g, bytes) == RT_OK);
             } else {
                 load_batch(m, "adam5.images", "adam5.labels", 64 * k, 64);
-                CHECK(rt_model_forward(m, 64) == RT_OK);
+                CHECK(rt_model_forward(m, 64, 1) == RT_OK);
                 CHECK(rt_op_softmax_cross_entropy(dev, 64, 10, rt_model_logits(m),
                                                   rt_model_labels(m), rt_model_dlogits(m),
                                                   dstate) == RT_OK);
@@ -242,8 +243,8 @@ static void test_adam(rt_model *m)
         }
         CHECK(rt_device_download(dev, got, rt_model_params(m), bytes) == RT_OK);
         double worst_abs = 0.0, worst_update = 0.0;
-        for (int i = 0; i < RT_MODEL_TENSORS; i++) {
-            const rt_param_info *p = rt_model_param_info(i);
+        for (int i = 0; i < rt_network_tensor_count(net); i++) {
+            const rt_tensor_info *p = rt_network_tensor(net, i);
             double d = rt_test_max_abs_diff(ref + p->offset, got + p->offset, p->count);
             double num = 0.0, den = 0.0;
             for (size_t j = p->offset; j < p->offset + p->count; j++) {
@@ -298,18 +299,20 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("device: %s\n", rt_device_description(dev));
+    net = rt_test_network("seed");
     rt_model *m;
-    if (rt_model_create(dev, 64, &m, &err) != RT_OK) {
+    if (rt_model_create(dev, net, 64, 1, &m, &err) != RT_OK) {
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }
-    float *init = malloc(rt_model_flat_size() * sizeof *init);
+    float *init = malloc(rt_network_params_size(net) * sizeof *init);
     flat_from_fixture("init.", init);
     test_batch(m, "first", 64, init);
     test_batch(m, "last", 32, init);
     free(init);
     test_adam(m);
     rt_model_destroy(m);
+    rt_network_free(net);
     rt_device_close(dev);
     rt_safetensors_free(file);
     return rt_test_finish("test_pytorch_parity");

@@ -93,3 +93,23 @@ int rt_test_tempdir(char *buf, size_t size)
     snprintf(buf, size, "%s/resnet-test-XXXXXX", base && *base ? base : "/tmp");
     return mkdtemp(buf) ? 0 : -1;
 }
+
+rt_network *rt_test_network(const char *model)
+{
+    rt_network_input mnist = {1, 28, 28, 10};
+    rt_network *net;
+    rt_error err;
+    if (rt_network_load(model, &mnist, &net, &err) != RT_OK) {
+        fprintf(stderr, "making network %s: %s\n", model, err.message);
+        exit(1);
+    }
+    return net;
+}
+
+rt_network *rt_test_small_resnet(void)
+{
+    const char *root = getenv("RESNET_TRAIN_SOURCE");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/docs/examples/small_resnet.json", root && *root ? root : ".");
+    return rt_test_network(path);
+}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "resnet/network.h"
 #include "resnet/rng.h"
 
 #define RT_TEST_SKIP 77
@@ -37,6 +38,14 @@ double rt_test_nmse(const float *ref, const float *got, size_t n);
 double rt_test_max_abs_diff(const float *a, const float *b, size_t n);
 /* 1 when every value is finite. */
 int rt_test_all_finite(const float *x, size_t n);
+
+/* A network for MNIST's input (1x28x28, 10 classes): a built-in's name or
+ * a description file's path. Exits with a message when it cannot be made. */
+rt_network *rt_test_network(const char *model);
+/* The worked example of docs/networks.md (docs/examples/small_resnet.json,
+ * found from the source root the tests are given in RESNET_TRAIN_SOURCE):
+ * a small network with every layer kind. */
+rt_network *rt_test_small_resnet(void);
 
 /* The folder with the four MNIST files (RESNET_TRAIN_DATA), NULL if unset. */
 const char *rt_test_mnist_dir(void);
