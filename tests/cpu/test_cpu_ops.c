@@ -130,6 +130,9 @@ static void test_convolutions(void)
         {17, 8, 9, 8, 16, 1, 1, 0, 2}, {2, 4, 7, 7, 4, 3, 3, 1, 3}, {1, 64, 4, 4, 32, 3, 3, 1, 2},
         /* 1x1 stride 1 with many channels: the bottlenecks' GEMM shape */
         {3, 64, 7, 7, 48, 1, 1, 0, 1},
+        /* ResNet-18's last stage on MNIST: 2x2 and 1x1 images */
+        {8, 256, 2, 2, 512, 3, 3, 1, 2}, {8, 256, 2, 2, 512, 1, 1, 0, 2},
+        {8, 512, 1, 1, 512, 3, 3, 1, 1}, {8, 256, 2, 2, 256, 3, 3, 1, 1},
     };
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
         test_conv(odd[i]);
