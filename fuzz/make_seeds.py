@@ -109,3 +109,23 @@ for i, text in enumerate([
         '{"__metadata__": {"format": "pt"}, "t": {"dtype": "F32", "shape": [], "data_offsets": [0, 4]}}   ',
 ]):
     put("json", "seed%d.json" % i, text.encode())
+
+
+# ---- network: the built-ins' descriptions (canonical form, from the
+# resnet-train binary when given as argv[1]), the worked example, and the
+# bad descriptions of the bad-input table
+if len(sys.argv) > 1:
+    import subprocess
+    for name in ["seed", "resnet18", "resnet50", "resnet20", "resnet18-cifar"]:
+        put("network", name + ".json", subprocess.run([sys.argv[1], "models", name], check=True,
+                                                       capture_output=True).stdout)
+with open(os.path.join(ROOT, "docs", "examples", "small_resnet.json"), "rb") as f:
+    put("network", "small_resnet.json", f.read())
+import tempfile
+for gen in ["net_cycle", "net_add_mismatch", "net_unknown_setting", "net_kernel_too_large",
+            "net_block_no_downsample", "net_missing_from", "net_output_shape"]:
+    d = tempfile.mkdtemp()
+    mi.GEN[gen](d)
+    with open(os.path.join(d, "net.json"), "rb") as f:
+        put("network", gen + ".json", f.read())
+    shutil.rmtree(d)

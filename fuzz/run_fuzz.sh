@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer harness for a bounded time and reports its executions.
 #
-#   fuzz/run_fuzz.sh SECONDS [TARGET...]     (targets: idx safetensors checkpoint image json)
+#   fuzz/run_fuzz.sh SECONDS [TARGET...]     (targets: idx safetensors checkpoint image json
+#                                             network)
 #
 # Needs a fuzz build (FUZZ_BUILD, default build-fuzz):
 #   CC=clang meson setup build-fuzz -Dfuzz=true -Dnative=false -Dgpu=disabled
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.." || exit 2
 seconds=${1:?usage: run_fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx safetensors checkpoint image json)
+[ ${#targets[@]} -gt 0 ] || targets=(idx safetensors checkpoint image json network)
 build=${FUZZ_BUILD:-build-fuzz}
 
 # per target: the largest input tried (a checkpoint with its training state
@@ -24,7 +25,7 @@ build=${FUZZ_BUILD:-build-fuzz}
 max_len() {
     case $1 in
     checkpoint) echo 700000 ;;
-    json) echo 16384 ;;
+    json | network) echo 16384 ;;
     *) echo 65536 ;;
     esac
 }

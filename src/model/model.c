@@ -92,13 +92,13 @@ rt_status rt_model_create(rt_device *dev, const rt_network *net, int max_batch, 
     total += counters + labels;
     size_t capacity = rt_device_memory_total(dev);
     if (capacity && total > capacity) {
+        size_t activations = (m->plan.act_floats + m->plan.grad_floats) * sizeof(float);
         rt_model_destroy(m);
         return rt_error_set(err, RT_ERR_NOMEM,
                             "network '%s' at batch %d needs %.2f GiB of %s memory (%.2f GiB of "
                             "activations and gradients), more than the %.2f GiB there is",
                             rt_network_name(net), max_batch, gib(total), rt_device_kind(dev),
-                            gib((m->plan.act_floats + m->plan.grad_floats) * sizeof(float)),
-                            gib(capacity));
+                            gib(activations), gib(capacity));
     }
     int failed = 0;
     m->state = alloc_or_fail(m, floats[0] * sizeof(float), &failed);

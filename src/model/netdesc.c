@@ -93,7 +93,7 @@ static const char *name_problem(const char *s)
             return "has an empty part between dots";
     }
     if (strcmp(s, "input") == 0)
-        return "is \"input\", the name of the network's input";
+        return "is reserved for the network's input";
     return NULL;
 }
 

@@ -893,6 +893,150 @@ def _(d):
     write(os.path.join(d, "prev.safetensors"), Ck(training=False).build())
 
 
+# network descriptions: net.json bad (or a checkpoint of another network) ---------
+def net_row(d, text):
+    write(os.path.join(d, "net.json"), text.encode() if isinstance(text, str) else text)
+    write(os.path.join(d, "prev.safetensors"), Ck(training=False).build())
+
+
+def layers_json(layers, **top):
+    doc = {"name": "bad"}
+    doc.update(top)
+    doc["layers"] = layers
+    return json.dumps(doc)
+
+
+STEM = [{"name": "c1", "type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1}]
+TAIL = [{"type": "adaptive_avgpool2d"}, {"type": "flatten"}, {"name": "fc", "type": "linear"}]
+
+
+def net_gen(name, text):
+    GEN[name] = lambda d: net_row(d, text)
+
+
+net_gen("net_good", layers_json(STEM + TAIL))
+net_gen("net_broken_json", '{"name": "x", "layers": [{"type": "relu"}')
+net_gen("net_empty", "")
+net_gen("net_not_utf8", b'{"name": "\xff\xfe", "layers": []}')
+net_gen("net_not_object", "[1, 2, 3]")
+net_gen("net_deep", "[" * 100 + "]" * 100)
+net_gen("net_unknown_key", json.dumps({"name": "x", "layers": STEM + TAIL, "optimizer": "sgd"}))
+net_gen("net_no_layers", json.dumps({"name": "x", "layers": []}))
+net_gen("net_unknown_type", layers_json(STEM + [{"type": "conv3d"}] + TAIL))
+net_gen("net_missing_type", layers_json(STEM + [{"name": "x"}] + TAIL))
+net_gen("net_unknown_setting", layers_json(
+    [{"name": "c1", "type": "conv2d", "out_channels": 8, "kernal_size": 3}] + TAIL))
+net_gen("net_stride_zero", layers_json(
+    [{"name": "c1", "type": "conv2d", "out_channels": 8, "kernel_size": 3, "stride": 0}] + TAIL))
+net_gen("net_channels_range", layers_json(
+    [{"name": "c1", "type": "conv2d", "out_channels": 65537, "kernel_size": 1}] + TAIL))
+net_gen("net_kernel_too_large", layers_json(
+    STEM + [{"type": "maxpool2d", "kernel_size": 4}, {"type": "maxpool2d", "kernel_size": 4},
+            {"name": "c2", "type": "conv2d", "out_channels": 8, "kernel_size": 5}] + TAIL))
+net_gen("net_pool_padding", layers_json(
+    STEM + [{"type": "maxpool2d", "kernel_size": 3, "padding": 2}] + TAIL))
+net_gen("net_add_mismatch", layers_json(
+    STEM + [{"name": "c2", "type": "conv2d", "out_channels": 16, "kernel_size": 1},
+            {"name": "j", "type": "add", "from": ["c1", "c2"]}] + TAIL))
+net_gen("net_add_one", layers_json(STEM + [{"name": "j", "type": "add", "from": "c1"}] + TAIL))
+net_gen("net_cycle", layers_json(
+    [{"name": "a", "type": "conv2d", "from": "b", "out_channels": 1, "kernel_size": 1},
+     {"name": "b", "type": "conv2d", "from": "a", "out_channels": 1, "kernel_size": 1}] + TAIL))
+net_gen("net_missing_from", layers_json(
+    STEM + [{"name": "j", "type": "add", "from": ["c1", "c9"]}] + TAIL))
+net_gen("net_self_from", layers_json(
+    [{"name": "a", "type": "conv2d", "from": "a", "out_channels": 1, "kernel_size": 1}] + TAIL))
+net_gen("net_duplicate_name", layers_json(
+    STEM + [{"name": "c1", "type": "relu"}] + TAIL))
+net_gen("net_reserved_name", layers_json(
+    [{"name": "input", "type": "conv2d", "out_channels": 8, "kernel_size": 3}] + TAIL))
+net_gen("net_unnamed_conv", layers_json(
+    [{"type": "conv2d", "out_channels": 8, "kernel_size": 3}] + TAIL))
+net_gen("net_linear_on_image", layers_json(STEM + [{"name": "fc", "type": "linear"}]))
+net_gen("net_output_shape", layers_json(
+    STEM + [{"type": "adaptive_avgpool2d"}, {"type": "flatten"}]))
+net_gen("net_unused_layer", layers_json(
+    STEM + [{"name": "dead", "type": "relu"}, {"type": "relu", "from": "c1"}] + TAIL))
+net_gen("net_input_mismatch", layers_json(
+    STEM + TAIL, input={"channels": 3, "height": 32, "width": 32}))
+net_gen("net_classes_mismatch", layers_json(STEM + TAIL, classes=5))
+net_gen("net_size_overflow", layers_json(
+    [{"name": "c1", "type": "conv2d", "out_channels": 65536, "kernel_size": 1, "padding": 255}]
+    + TAIL))
+net_gen("net_too_large_memory", layers_json(
+    [{"name": "c1", "type": "conv2d", "out_channels": 65536, "kernel_size": 3, "padding": 1}]
+    + TAIL))
+net_gen("net_params_overflow", layers_json(
+    [{"name": "c1", "type": "conv2d", "out_channels": 65536, "kernel_size": 255, "padding": 127},
+     {"name": "c2", "type": "conv2d", "out_channels": 65536, "kernel_size": 3, "padding": 1}]
+    + TAIL))
+net_gen("net_block_no_downsample", layers_json(
+    STEM + [{"name": "b", "type": "basic_block", "planes": 16, "stride": 2,
+             "downsample": False}] + TAIL))
+net_gen("net_momentum_range", layers_json(
+    STEM + [{"name": "bn", "type": "batchnorm2d", "momentum": 1.5}] + TAIL))
+net_gen("net_eps_string", layers_json(
+    STEM + [{"name": "bn", "type": "batchnorm2d", "eps": "small"}] + TAIL))
+net_gen("net_too_many_layers", layers_json(
+    STEM + [{"type": "relu"}] * 5000 + TAIL))
+net_gen("net_bad_init", layers_json(STEM + TAIL, init="xavier"))
+
+
+# A checkpoint of another network: a small one (conv, pool, fc) in format 2,
+# with its description and training state.
+OTHER_NET = {"name": "tiny", "input": {"channels": 1, "height": 28, "width": 28},
+             "classes": 10, "init": "pytorch", "layers": [
+                 {"name": "c", "type": "conv2d", "out_channels": 4, "kernel_size": 3},
+                 {"type": "adaptive_avgpool2d"}, {"type": "flatten"},
+                 {"name": "fc", "type": "linear"}]}
+OTHER_PARAMS = [("c.weight", [4, 1, 3, 3]), ("c.bias", [4]), ("fc.weight", [10, 4]),
+                ("fc.bias", [10])]
+
+
+def other_ck(network=True, version="2"):
+    ck = Ck()
+    total = sum(count(sh) for _, sh in OTHER_PARAMS)
+    ck.tensors = [[n, {"dtype": "F32", "shape": sh, "data": f32(values(count(sh), 5 + i, 0.2))}]
+                  for i, (n, sh) in enumerate(OTHER_PARAMS)]
+    ck.meta["resnet_train.format_version"] = version
+    if network:
+        ck.meta["resnet_train.network"] = json.dumps(OTHER_NET)
+    ck.meta["resnet_train.adam_m"] = base64.b64encode(f32(values(total, 7, 2e-3))).decode()
+    ck.meta["resnet_train.adam_v"] = base64.b64encode(
+        f32(values(total, 8, 1e-5, nonneg=True))).decode()
+    return ck
+
+
+def other_gen(name, fn):
+    def run(d):
+        ck = other_ck()
+        out = fn(ck)
+        ck_row(d, ck.build() if out is None else out)
+    GEN[name] = run
+
+
+other_gen("ck_other_network", lambda ck: None)
+other_gen("ck_v2_no_network", lambda ck: (ck.meta.pop("resnet_train.network"), None)[1])
+other_gen("ck_v2_bad_network", lambda ck: ck.meta.__setitem__("resnet_train.network",
+                                                               '{"name": "tiny", "layers": ['))
+other_gen("ck_v2_network_shape", lambda ck: ck.meta.__setitem__(
+    "resnet_train.network", json.dumps(dict(OTHER_NET, layers=[
+        {"name": "c", "type": "conv2d", "out_channels": 8, "kernel_size": 3}] +
+        OTHER_NET["layers"][1:]))))
+
+
+def _moments_file(ck):
+    ck.meta.pop("resnet_train.adam_m")
+    ck.meta.pop("resnet_train.adam_v")
+    ck.meta["resnet_train.adam_file"] = "ck.safetensors.adam-1"
+    ck.meta["resnet_train.adam_crc32"] = "01234567"
+
+
+other_gen("ck_moments_file_missing", _moments_file)
+other_gen("ck_moments_file_path", lambda ck: (_moments_file(ck), ck.meta.__setitem__(
+    "resnet_train.adam_file", "../elsewhere/ck.adam-1"))[0])
+
+
 def main():
     if len(sys.argv) != 3 or sys.argv[1] not in GEN:
         sys.stderr.write("usage: make_input.py GENERATOR DIR (generators: %s)\n"

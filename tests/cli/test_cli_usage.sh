@@ -48,6 +48,22 @@ run 2 "--eval-every: 'x' is not an integer" --eval-every x
 if ! "$exe" --version | grep -q "CUDA backend: built" || ! command -v nvidia-smi >/dev/null 2>&1; then
     run 2 "--device cuda:" --device cuda --data "$tmp/nowhere" --no-download
 fi
+# the networks: the list, one description, and --model's errors
+run 0 "" models
+grep -q "^resnet50 *23522250 " "$tmp/out" || { echo "FAIL: models does not list resnet50 with 23522250 parameters"; cat "$tmp/out"; fail=1; }
+grep -q "^seed *42790 " "$tmp/out" || { echo "FAIL: models does not list the seed's 42790 parameters"; fail=1; }
+run 0 "" models --input 3x224x224 --classes 1000
+grep -q "^resnet18 *11689512 " "$tmp/out" || { echo "FAIL: models --input 3x224x224 --classes 1000: resnet18 is not torchvision's 11689512"; fail=1; }
+run 0 "" models resnet20
+grep -q '"name": "layer3.2", "type": "basic_block", "planes": 64' "$tmp/out" || { echo "FAIL: models resnet20 does not print its description"; fail=1; }
+"$exe" models resnet20 >"$tmp/r20.json" && "$exe" models "$tmp/r20.json" >"$tmp/r20b.json" && cmp -s "$tmp/r20.json" "$tmp/r20b.json" ||
+    { echo "FAIL: a printed description does not read back as itself"; fail=1; }
+run 2 "--model: unknown network 'bogus'" --model bogus --data "$tmp/nowhere" --no-download
+run 2 "--model: the name is empty" --model ""
+run 2 "--epochs is not an option of 'models'" models --epochs 3
+run 2 "--input: '3x224' is not CxHxW" models --input 3x224
+run 2 "--input is not an option of 'train'" --input 3x32x32
+run 2 "models shows one network, not 'b'" models a b
 # missing data with downloads off names the file and the folders
 run 1 "train-images-idx3-ubyte" --device cpu --data "$tmp/nowhere" --no-download
 exit $fail

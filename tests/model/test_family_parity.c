@@ -73,9 +73,13 @@ static void hashed_state(const rt_network *net, float *params, float *buffers, i
         }
         float *dst = (p->role == RT_TENSOR_PARAMETER ? params : buffers) + p->offset;
         /* BatchNorm's tensors are 1-D with a running_mean beside them */
-        char sibling[512];
+        char sibling[512], weight[512];
         snprintf(sibling, sizeof sibling, "%.*srunning_mean", (int)(leaf - p->name), p->name);
+        snprintf(weight, sizeof weight, "%.*sweight", (int)(leaf - p->name), p->name);
         int bn = rt_network_tensor_find(net, sibling) >= 0;
+        /* conv and linear weights, the linear bias: u / sqrt(fan_in) */
+        const rt_tensor_info *w = rt_network_tensor(net, rt_network_tensor_find(net, weight));
+        float bound = (float)(1.0 / sqrt((double)(w->count / (size_t)w->shape[0])));
         for (size_t i = 0; i < p->count; i++) {
             float u = hashed(t, i);
             if (bn && !strcmp(leaf, "weight"))
@@ -86,14 +90,8 @@ static void hashed_state(const rt_network *net, float *params, float *buffers, i
                 dst[i] = u / 10.0f;
             else if (!strcmp(leaf, "running_var"))
                 dst[i] = 1.0f + (u + 1.0f) / 4.0f;
-            else {
-                /* conv and linear weights, the linear bias: u / sqrt(fan_in) */
-                char weight[512];
-                snprintf(weight, sizeof weight, "%.*sweight", (int)(leaf - p->name), p->name);
-                const rt_tensor_info *w = rt_network_tensor(net, rt_network_tensor_find(net, weight));
-                size_t fan_in = w->count / (size_t)w->shape[0];
-                dst[i] = u * (float)(1.0 / sqrt((double)fan_in));
-            }
+            else
+                dst[i] = u * bound;
         }
     }
 }
