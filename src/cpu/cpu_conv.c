@@ -1,5 +1,9 @@
-/* Convolution ops of the CPU backend: the direct batch-in-lanes kernels for
- * the shapes they cover (all of the model's), im2col + SGEMM for the rest. */
+/* Convolution ops of the CPU backend: 1x1 convolutions as GEMMs on the
+ * images (the bottlenecks' and projections' shapes: 2-4x faster than either
+ * other way, measured in bench/conv_profile.c), the direct batch-in-lanes
+ * kernels for the shapes they cover (all of the seed's, the ResNets' 3x3
+ * convolutions; strided ones forward and for the filter gradient), im2col +
+ * SGEMM for the rest (the strided ones' data gradient, the 7x7 stem). */
 #include "cpu_conv.h"
 
 #include <stddef.h>
@@ -7,6 +11,8 @@
 rt_status cpu_conv_forward(void *ctx, const rt_conv_shape *s, const float *x, const float *w,
                            const float *b, float *y)
 {
+    if (cpu_conv_pointwise_supported(s))
+        return cpu_conv_pointwise_forward(ctx, s, x, w, b, y);
     return cpu_conv_lanes_supported(s) ? cpu_conv_lanes_forward(ctx, s, x, w, b, y)
                                        : cpu_conv_im2col_forward(ctx, s, x, w, b, y);
 }
@@ -14,13 +20,17 @@ rt_status cpu_conv_forward(void *ctx, const rt_conv_shape *s, const float *x, co
 rt_status cpu_conv_backward_data(void *ctx, const rt_conv_shape *s, const float *dy,
                                  const float *w, float *dx, float beta)
 {
-    return cpu_conv_lanes_supported(s) ? cpu_conv_lanes_backward_data(ctx, s, dy, w, dx, beta)
+    if (cpu_conv_pointwise_supported(s))
+        return cpu_conv_pointwise_backward_data(ctx, s, dy, w, dx, beta);
+    return cpu_conv_lanes_data_supported(s) ? cpu_conv_lanes_backward_data(ctx, s, dy, w, dx, beta)
                                        : cpu_conv_im2col_backward_data(ctx, s, dy, w, dx, beta);
 }
 
 rt_status cpu_conv_backward_filter(void *ctx, const rt_conv_shape *s, const float *x,
                                    const float *dy, float *dw)
 {
+    if (cpu_conv_pointwise_supported(s))
+        return cpu_conv_pointwise_backward_filter(ctx, s, x, dy, dw);
     return cpu_conv_lanes_supported(s) ? cpu_conv_lanes_backward_filter(ctx, s, x, dy, dw)
                                        : cpu_conv_im2col_backward_filter(ctx, s, x, dy, dw);
 }

@@ -22,4 +22,31 @@ static inline rt_vf vf_load(const float *p) { return *(const rt_vf_unaligned *)p
 static inline void vf_store(float *p, rt_vf v) { *(rt_vf_unaligned *)p = v; }
 static inline rt_vf vf_splat(float x) { return (rt_vf){0} + x; }
 
+#if LANES == 16
+/* One stage of a 16x16 transpose: rows i and i+S exchange their S-wide
+ * off-diagonal blocks (new_i[k] = k & S ? b[k - S] : a[k], new_j[k] =
+ * k & S ? b[k] : a[k + S]). Four stages (S = 8, 4, 2, 1) transpose. */
+#define RT_T_LO(S, k) (((k) & (S)) ? 16 + (k) - (S) : (k))
+#define RT_T_HI(S, k) (((k) & (S)) ? 16 + (k) : (k) + (S))
+#define RT_T_IDX(F, S)                                                                     \
+    F(S, 0), F(S, 1), F(S, 2), F(S, 3), F(S, 4), F(S, 5), F(S, 6), F(S, 7), F(S, 8),        \
+        F(S, 9), F(S, 10), F(S, 11), F(S, 12), F(S, 13), F(S, 14), F(S, 15)
+#define RT_T_STAGE(r, S)                                                                   \
+    for (int i_ = 0; i_ < 16; i_++)                                                        \
+        if (!(i_ & (S))) {                                                                 \
+            rt_vf a_ = r[i_], b_ = r[i_ + (S)];                                            \
+            r[i_] = __builtin_shufflevector(a_, b_, RT_T_IDX(RT_T_LO, S));                 \
+            r[i_ + (S)] = __builtin_shufflevector(a_, b_, RT_T_IDX(RT_T_HI, S));           \
+        }
+
+/* Transposes the 16x16 matrix of floats held in r[0..15] (row i in r[i]). */
+static inline void vf_transpose16(rt_vf r[16])
+{
+    RT_T_STAGE(r, 8)
+    RT_T_STAGE(r, 4)
+    RT_T_STAGE(r, 2)
+    RT_T_STAGE(r, 1)
+}
+#endif
+
 #endif
