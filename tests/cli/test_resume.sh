@@ -5,18 +5,21 @@
 # Shuffled runs of 3 epochs: on the CPU 3200 training images (50 steps an
 # epoch) with a checkpoint every 7 steps; on the GPU, which is much faster,
 # all 60000 images with a checkpoint every 50 steps, so that the signal
-# lands mid-run. Usage: test_resume.sh RESNET_TRAIN [DEVICE]
+# lands mid-run. Options after DEVICE go to every run (--model NAME: a
+# network with BatchNorm, whose running statistics and counters must come
+# back exactly too). Usage: test_resume.sh RESNET_TRAIN [DEVICE [OPTION...]]
 set -u
 exe=$1
 device=${2:-cpu}
+shift $(( $# >= 2 ? 2 : $# ))
 data=${RESNET_TRAIN_DATA:-}
 [ -n "$data" ] || { echo "skipped: RESNET_TRAIN_DATA is not set"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ "$device" = cpu ]; then
-    common=(--device cpu --data "$data" --no-download --train-limit 3200 --save-every 7)
+    common=(--device cpu --data "$data" --no-download --train-limit 3200 --save-every 7 "$@")
 else
-    common=(--device "$device" --data "$data" --no-download --save-every 50)
+    common=(--device "$device" --data "$data" --no-download --save-every 50 "$@")
 fi
 recipe=(--epochs 3 --shuffle --seed 11)
 fail=0
