@@ -307,13 +307,19 @@ ALWAYS_INLINE void filter_block(const float *restrict xb, const float *restrict 
                                      (size_t)ox * g->stride) *
                                         LANES;
             const float *dr = dyb + (size_t)k0 * plane + ((size_t)oy * g->ow + ox) * LANES;
-            rt_vf d[KB];
-            for (int kk = 0; kk < KB; kk++)
-                d[kk] = vf_load(dr + kk * plane);
-            for (int j = 0; j < sw; j++) {
-                rt_vf x = vf_load(xr + j * LANES);
-                for (int kk = 0; kk < KB; kk++)
-                    acc[kk][j] += d[kk] * x;
+            /* the sw inputs in registers, each dy loaded once and used sw
+             * times (the other loop order had the compiler reload dy for
+             * every input, from L2, for a third less speed) */
+            rt_vf x[S_MAX];
+            for (int j = 0; j < sw; j++)
+                x[j] = vf_load(xr + j * LANES);
+            for (int kk = 0; kk < KB; kk++) {
+                rt_vf d = vf_load(dr + kk * plane);
+                /* keeps d in a register: without it the compiler folds the
+                 * load into each multiply-add, loading it sw times */
+                RT_IN_REGISTER(d);
+                for (int j = 0; j < sw; j++)
+                    acc[kk][j] += d * x[j];
             }
         }
     /* each accumulator's lanes summed in lane order, 0 + l0 + l1 + ... +

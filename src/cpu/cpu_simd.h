@@ -22,6 +22,15 @@ static inline rt_vf vf_load(const float *p) { return *(const rt_vf_unaligned *)p
 static inline void vf_store(float *p, rt_vf v) { *(rt_vf_unaligned *)p = v; }
 static inline rt_vf vf_splat(float x) { return (rt_vf){0} + x; }
 
+/* Makes the compiler hold v in a vector register from here (an empty asm
+ * that "changes" it), so a value meant for reuse is not reloaded from
+ * memory by every instruction that reads it. */
+#if defined(__x86_64__) || defined(__i386__)
+#define RT_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define RT_IN_REGISTER(v) __asm__("" : "+w"(v))
+#endif
+
 #if LANES == 16
 /* One stage of a 16x16 transpose: rows i and i+S exchange their S-wide
  * off-diagonal blocks (new_i[k] = k & S ? b[k - S] : a[k], new_j[k] =
