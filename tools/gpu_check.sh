@@ -155,14 +155,16 @@ done
 
 fi  # full mode
 
-section "compute-sanitizer memcheck (GPU parity test, trainers one after another)"
+section "compute-sanitizer memcheck (GPU parity tests, BatchNorm and pooling, trainers one after another)"
 sanitizer=$(command -v compute-sanitizer || echo "$cuda_root/bin/compute-sanitizer")
 if [ -x "$sanitizer" ]; then
-    for t in parity/test_pytorch_parity gpu/test_gpu_trainers; do
+    for t in parity/test_pytorch_parity model/test_family_parity gpu/test_gpu_layers \
+        gpu/test_gpu_trainers; do
         name=$(basename "$t")
         log="$results/sanitizer-$name.log"
         args=()
         [ "$name" = test_pytorch_parity ] && args=("$repo/tests/fixtures/pytorch_seed.safetensors" cuda)
+        [ "$name" = test_family_parity ] && args=("$repo/tests/fixtures/family_resnet20.safetensors" cuda)
         if timeout 150 "$sanitizer" \
             --tool memcheck --error-exitcode=1 "$build/tests/$t" "${args[@]}" > "$log" 2>&1; then
             say "$name: clean ($(grep -m1 'ERROR SUMMARY' "$log" || echo 'no summary line'))"
@@ -206,6 +208,26 @@ else
 fi
 if [ -f "$results/bench/results.md" ]; then
     cat "$results/bench/results.md" >> "$summary"
+fi
+
+section "family benchmark (resnet20, resnet18-cifar at batch 128, resnet50 at batch 32)"
+# ours beside PyTorch eager and torch.compile (cudnn.benchmark, channels_last)
+family_args=(--devices cuda --threads "$(nproc)" --out "$results/family" --build "$build")
+if [ "$mode" = quick ]; then
+    family_args+=(--repeats 1 --rounds 1)
+else
+    family_args+=(--repeats 3 --rounds 2)
+fi
+if timeout "${FAMILY_TIMEOUT:-400}" python3 "$repo/bench/family_bench.py" "${family_args[@]}" \
+    > "$results/family.log" 2>&1; then
+    say "family benchmark: done"
+else
+    failed=1
+    say "family benchmark: FAILED"
+    tail -n 30 "$results/family.log" | tee -a "$summary"
+fi
+if [ -f "$results/family/results.md" ]; then
+    cat "$results/family/results.md" >> "$summary"
 fi
 
 section "result"
