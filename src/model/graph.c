@@ -610,8 +610,12 @@ static rt_status add_tensor(builder *b, const graph_node *n, const char *suffix,
     } else {
         t->offset = net->counter_count++;
     }
-    if ((uint64_t)net->params_size + net->buffers_size > MAX_TENSOR_FLOATS)
+    if ((uint64_t)net->params_size + net->buffers_size > MAX_TENSOR_FLOATS) {
+        /* not yet counted in tensor_count, so the network's cleanup would miss it */
+        free(name);
+        t->name = NULL;
         return layer_fail(b, n->layer, "the network's parameters pass 2^34 floats (64 GiB)");
+    }
     *index = net->tensor_count++;
     return RT_OK;
 }
