@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs resnet-train under valgrind's memcheck: a short real training run
 # (1 epoch, 256 training and 256 test images, saving a checkpoint), evaluate and predict on that
-# checkpoint, and two failing runs (a corrupt checkpoint, a corrupt label
+# checkpoint, the same for a small BatchNorm ResNet from docs/examples, and two failing runs (a corrupt checkpoint, a corrupt label
 # file) so the error paths are checked for leaks too. Any memcheck error or
 # a definite/indirect leak fails (exit 1).
 #
@@ -58,6 +58,12 @@ check evaluate 0 evaluate "$tmp/ck.safetensors" --device cpu --threads 2 --test-
     --data "$data" --no-download
 printf 'P2\n5 5\n255\n0 0 0 0 0\n0 0 255 0 0\n0 0 255 0 0\n0 0 255 0 0\n0 0 0 0 0\n' >"$tmp/one.pgm"
 check predict 0 predict "$tmp/ck.safetensors" "$tmp/one.pgm" --device cpu --json
+# a network from a description: BatchNorm, strided convolutions, shortcut sums,
+# average pooling, and the checkpoint's second format, saved and evaluated
+check train-small-resnet 0 --device cpu --threads 2 --epochs 1 --train-limit 128 --test-limit 128 \
+    --model docs/examples/small_resnet.json --data "$data" --no-download --save "$tmp/sr.safetensors"
+check evaluate-small-resnet 0 evaluate "$tmp/sr.safetensors" --device cpu --threads 2 \
+    --test-limit 128 --data "$data" --no-download
 head -c 100000 "$tmp/ck.safetensors" >"$tmp/cut.safetensors"
 check bad-checkpoint 1 evaluate "$tmp/cut.safetensors" --device cpu --data "$data" --no-download
 mkdir "$tmp/data"

@@ -24,11 +24,13 @@ static inline rt_vf vf_splat(float x) { return (rt_vf){0} + x; }
 
 /* Makes the compiler hold v in a vector register from here (an empty asm
  * that "changes" it), so a value meant for reuse is not reloaded from
- * memory by every instruction that reads it. */
-#if defined(__x86_64__) || defined(__i386__)
+ * memory by every instruction that reads it. Only where one register holds
+ * all LANES floats (AVX-512); elsewhere the vector spans several registers,
+ * no asm constraint names it, and the hint is left out. */
+#if LANES == 16 && defined(__AVX512F__)
 #define RT_IN_REGISTER(v) __asm__("" : "+v"(v))
 #else
-#define RT_IN_REGISTER(v) __asm__("" : "+w"(v))
+#define RT_IN_REGISTER(v) ((void)(v))
 #endif
 
 #if LANES == 16
