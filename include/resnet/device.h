@@ -215,7 +215,7 @@ rt_status rt_op_batchnorm_backward(rt_device *dev, const rt_batchnorm *bn, const
                                    const float *y, const float *dy, float *dx, float *dweight,
                                    float *dbias);
 
-/* y = relu(a + b), the residual join. */
+/* y = relu(a + b), the residual join (y may be a or b). */
 rt_status rt_op_add_relu_forward(rt_device *dev, size_t count, const float *a, const float *b,
                                  float *y);
 /* d = dy where y > 0, else 0: the gradient of both a and b. */

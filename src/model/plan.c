@@ -273,6 +273,33 @@ static int cmp_size_desc(const void *a, const void *b, void *ctx)
     return *(const int *)a - *(const int *)b;
 }
 
+/* A join may write its sum over one input's activation, as PyTorch's
+ * `out += identity` does, when nothing reads that input afterwards: it is
+ * a BatchNorm without relu (its backward reads x, not y) that only this
+ * join reads. Returns that input's node, or -1. Saves a block's widest
+ * activation: a quarter of ResNet-50's. */
+static int add_in_place_over(const rt_network *net, int i)
+{
+    const graph_node *g = &net->nodes[i];
+    if (g->in[0] == g->in[1])
+        return -1;
+    for (int j = 0; j < 2; j++) {
+        int a = g->in[j];
+        if (a < 0 || a == net->output)
+            continue;
+        const graph_node *ga = &net->nodes[a];
+        if (ga->op != OP_BATCHNORM || ga->relu || ga->size != g->size)
+            continue;
+        int readers = 0;
+        for (int c = 0; c < net->node_count; c++)
+            for (int k = 0; k < net->nodes[c].nin; k++)
+                readers += net->nodes[c].in[k] == a;
+        if (readers == 1)
+            return a;
+    }
+    return -1;
+}
+
 rt_status plan_model(const rt_network *net, int max_batch, int training, model_plan *p,
                      rt_error *err)
 {
@@ -287,6 +314,11 @@ rt_status plan_model(const rt_network *net, int max_batch, int training, model_p
         np->mask_into = -1;
         if (g->op == OP_FLATTEN) {
             np->act = g->in[0] == NODE_INPUT ? SIZE_MAX : p->nodes[g->in[0]].act;
+            continue;
+        }
+        int over = g->op == OP_ADD ? add_in_place_over(net, i) : -1;
+        if (over >= 0) {
+            np->act = p->nodes[over].act;
             continue;
         }
         np->act = p->act_floats;

@@ -2,7 +2,9 @@
  * graph for the largest batch. Private to the library (plan.c, model.c).
  *
  * Activations: every op's output has its own place (the backward pass
- * reads them), a flatten is a view of its input. Gradients: one slot per
+ * reads them), a flatten is a view of its input, a residual join writes
+ * over its BatchNorm input when nothing else reads that (PyTorch's in-place
+ * `out += identity`). Gradients: one slot per
  * output that needs one; a flatten or a residual join passing its gradient
  * on unchanged shares the slot of an input it is the only reader of; a
  * join's relu mask may be written straight into the slot of its shortcut

@@ -416,8 +416,27 @@ int main(void)
     rt_network *seed = rt_test_network("seed"), *small = rt_test_small_resnet();
     test_model(seed, 3, 7);
     test_model(small, 4, 11);
+    /* a join writes its sum over a BatchNorm input that only it reads
+     * (b2), never over one another op reads too (b1, the input of c2) */
+    static const char shared_bn[] =
+        "{\"name\": \"shared-bn\", \"layers\": ["
+        "{\"name\": \"c1\", \"type\": \"conv2d\", \"out_channels\": 4, \"kernel_size\": 3, "
+        "\"padding\": 1, \"bias\": false}, {\"name\": \"b1\", \"type\": \"batchnorm2d\"}, "
+        "{\"name\": \"c2\", \"type\": \"conv2d\", \"out_channels\": 4, \"kernel_size\": 3, "
+        "\"padding\": 1, \"bias\": false}, {\"name\": \"b2\", \"type\": \"batchnorm2d\"}, "
+        "{\"name\": \"j\", \"type\": \"add\", \"from\": [\"b1\", \"b2\"]}, {\"type\": \"relu\"}, "
+        "{\"type\": \"adaptive_avgpool2d\"}, {\"type\": \"flatten\"}, {\"name\": \"fc\", \"type\": \"linear\"}]}";
+    rt_network_input tiny = {1, 6, 6, 3};
+    rt_network *shared;
+    if (rt_network_parse(shared_bn, strlen(shared_bn), "shared-bn", &tiny, &shared, &err) !=
+        RT_OK) {
+        fprintf(stderr, "shared-bn: %s\n", err.message);
+        return 1;
+    }
+    test_model(shared, 3, 5);
     rt_network_free(seed);
     rt_network_free(small);
+    rt_network_free(shared);
     test_conv((rt_conv_shape){2, 3, 9, 8, 4, 3, 3, 1, 2});  /* strided */
     test_conv((rt_conv_shape){2, 3, 11, 11, 2, 7, 7, 3, 2}); /* the ImageNet stem */
     test_conv((rt_conv_shape){3, 4, 5, 5, 3, 1, 1, 0, 2});  /* a 1x1/2 projection */
