@@ -38,6 +38,34 @@ put("idx", "truncated_gz", gzip.compress(images, mtime=0)[:-12])
 put("idx", "huge_dims", struct.pack(">IIII", 0x803, 0xFFFFFFFF, 28, 28))
 put("idx", "empty_gz", gzip.compress(b"", mtime=0))
 
+# ---- cifar (fuzz_cifar: record files, and archives of sets with 1 record per
+# CIFAR-10 file, 2 in CIFAR-100's train.bin and 1 in its test.bin)
+def cifar_records(n, cifar100, tag):
+    out = b""
+    for i in range(n):
+        lab = bytes([(i + tag) % 20, (i + 3 * tag) % 100]) if cifar100 else bytes([(i + tag) % 10])
+        out += lab + bytes((i * 7 + j * 13 + tag) & 0xFF for j in range(3072))
+    return out
+
+
+put("cifar", "records10", cifar_records(3, False, 1))
+put("cifar", "records100", cifar_records(2, True, 2))
+c10 = [(mi.CIFAR10_DIR + "/", "dir", None)] + [
+    (mi.CIFAR10_DIR + "/" + n, "file", cifar_records(1, False, k))
+    for k, n in enumerate(mi.CIFAR10_FILES)]
+c100 = [(mi.CIFAR100_DIR + "/", "dir", None),
+        (mi.CIFAR100_DIR + "/train.bin", "file", cifar_records(2, True, 1)),
+        (mi.CIFAR100_DIR + "/test.bin", "file", cifar_records(1, True, 2))]
+put("cifar", "cifar10.tar.gz", mi.tar_gz(c10))
+put("cifar", "cifar10.tar", mi.tar_gz(c10, compress=False))
+put("cifar", "cifar100.tar.gz", mi.tar_gz(c100))
+put("cifar", "cifar100.tar", mi.tar_gz(c100, compress=False))
+put("cifar", "reversed_dot.tar", mi.tar_gz([("./" + m[0],) + m[1:] for m in reversed(c10)],
+                                           compress=False))
+put("cifar", "traversal.tar", mi.tar_gz([("../evil", "file", b"x")] + c10, compress=False))
+put("cifar", "symlink.tar", mi.tar_gz([(mi.CIFAR10_DIR + "/test_batch.bin", "symlink", "/etc/passwd")]
+                                      + c10[:-1], compress=False))
+
 # ---- safetensors (generic files, not checkpoints)
 def st(tensors, meta=None, pad=True):
     h, buf, at = {}, b"", 0

@@ -2,7 +2,7 @@
 # Runs each libFuzzer harness for a bounded time and reports its executions.
 #
 #   fuzz/run_fuzz.sh SECONDS [TARGET...]     (targets: idx safetensors checkpoint image json
-#                                             network)
+#                                             network cifar jpeg)
 #
 # Needs a fuzz build (FUZZ_BUILD, default build-fuzz):
 #   CC=clang meson setup build-fuzz -Dfuzz=true -Dnative=false -Dgpu=disabled
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.." || exit 2
 seconds=${1:?usage: run_fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx safetensors checkpoint image json network)
+[ ${#targets[@]} -gt 0 ] || targets=(idx safetensors checkpoint image json network cifar jpeg)
 build=${FUZZ_BUILD:-build-fuzz}
 
 # per target: the largest input tried (a checkpoint with its training state

@@ -38,11 +38,13 @@ rt_status rt_idx_read(const char *path, uint32_t expect_magic, rt_idx *out, rt_e
 void rt_idx_free(rt_idx *idx);
 
 /* A labelled image set: count images of channels x rows x cols bytes
- * (planar: each channel's rows in turn), labels 0..255. */
+ * (planar: each channel's rows in turn), labels 0..classes-1. */
 typedef struct rt_dataset {
     int32_t count, rows, cols, channels;
     uint8_t *images; /* count * channels * rows * cols bytes */
     uint8_t *labels; /* count bytes */
+    int32_t classes; /* the number of classes the labels index (every loader sets it:
+                        10 for MNIST); last, so positional initialisers still work */
 } rt_dataset;
 
 void rt_dataset_free(rt_dataset *set);
@@ -50,7 +52,7 @@ void rt_dataset_free(rt_dataset *set);
 /* Builds a dataset from an image file and a label file, checking that the
  * counts agree (the message names both files and counts), images are 28x28
  * and every label is 0..9 (naming the index and value of the first bad
- * one). On failure *out is zeroed. */
+ * one); classes is set to 10. On failure *out is zeroed. */
 rt_status rt_dataset_load(const char *images_path, const char *labels_path, rt_dataset *out,
                           rt_error *err);
 

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idx_sets.h"
 #include "resnet/data.h"
 
 #define MNIST_SIDE 28
@@ -18,9 +19,17 @@ void rt_dataset_free(rt_dataset *set)
 rt_status rt_dataset_load(const char *images_path, const char *labels_path, rt_dataset *out,
                           rt_error *err)
 {
+    return rt_idx_pair_load(images_path, labels_path, 10, out, err);
+}
+
+rt_status rt_idx_pair_load(const char *images_path, const char *labels_path, int classes,
+                           rt_dataset *out, rt_error *err)
+{
     memset(out, 0, sizeof *out);
     if (!images_path || !labels_path)
         return rt_error_set(err, RT_ERR_USAGE, "rt_dataset_load: no path given");
+    if (classes < 1 || classes > 256)
+        return rt_error_set(err, RT_ERR_USAGE, "rt_dataset_load: %d classes", classes);
     rt_idx images, labels;
     rt_status st = rt_idx_read(images_path, RT_IDX_MAGIC_IMAGES, &images, err);
     if (st != RT_OK)
@@ -42,10 +51,10 @@ rt_status rt_dataset_load(const char *images_path, const char *labels_path, rt_d
                           images_path, images.dims[0], labels_path, labels.dims[0]);
     } else {
         for (size_t i = 0; i < labels.size; i++) {
-            if (labels.data[i] > 9) {
+            if (labels.data[i] >= classes) {
                 st = rt_error_set(err, RT_ERR_FORMAT,
-                                  "%s: bad label: label %zu is %u, expected 0..9", labels_path,
-                                  i, labels.data[i]);
+                                  "%s: bad label: label %zu is %u, expected 0..%d", labels_path,
+                                  i, labels.data[i], classes - 1);
                 break;
             }
         }
@@ -62,5 +71,6 @@ rt_status rt_dataset_load(const char *images_path, const char *labels_path, rt_d
     out->cols = MNIST_SIDE;
     out->images = images.data;
     out->labels = labels.data;
+    out->classes = classes;
     return RT_OK;
 }

@@ -10,15 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data_util.h"
 #include "md5.h"
 #include "resnet/data.h"
 
 #ifdef RT_HAVE_CURL
 #include <curl/curl.h>
 #endif
-
-/* The largest download accepted (the biggest MNIST file is under 10 MB). */
-#define RT_DOWNLOAD_MAX_BYTES ((uint64_t)64 << 20)
 
 static int is_md5_hex(const char *s)
 {
@@ -62,6 +60,7 @@ typedef struct sink {
     int fd;
     rt_md5 md5;
     uint64_t bytes;
+    uint64_t max_bytes; /* the largest download accepted */
     int too_big;
     int write_errno;
 } sink;
@@ -70,7 +69,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     sink *s = userdata;
     size_t n = size * nmemb; /* size is always 1 */
-    if (n > RT_DOWNLOAD_MAX_BYTES - s->bytes) {
+    if (n > s->max_bytes - s->bytes) {
         s->too_big = 1;
         return 0; /* anything other than n makes curl stop with an error */
     }
@@ -126,7 +125,7 @@ static rt_status fetch(CURL *curl, const char *url, const char *md5_hex, const c
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L); /* bytes/s ... */
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);    /* ... over a minute */
-    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RT_DOWNLOAD_MAX_BYTES);
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max_bytes);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "resnet-train");
 
@@ -135,9 +134,15 @@ static rt_status fetch(CURL *curl, const char *url, const char *md5_hex, const c
         return rt_error_set(err, RT_ERR_IO, "%s: write failed while downloading %s: %s", tmp,
                             url, strerror(s->write_errno));
     if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED)
-        return rt_error_set(err, RT_ERR_NETWORK,
-                            "%s: download refused: larger than %llu MiB, not the expected file",
-                            url, (unsigned long long)(RT_DOWNLOAD_MAX_BYTES >> 20));
+        return s->max_bytes >= ((uint64_t)1 << 20)
+                   ? rt_error_set(err, RT_ERR_NETWORK,
+                                  "%s: download refused: larger than %llu MiB, not the expected "
+                                  "file",
+                                  url, (unsigned long long)(s->max_bytes >> 20))
+                   : rt_error_set(err, RT_ERR_NETWORK,
+                                  "%s: download refused: larger than %llu bytes, not the "
+                                  "expected file",
+                                  url, (unsigned long long)s->max_bytes);
     if (rc != CURLE_OK)
         return rt_error_set(err, RT_ERR_NETWORK, "%s: download failed: %s", url,
                             errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -163,6 +168,12 @@ static rt_status fetch(CURL *curl, const char *url, const char *md5_hex, const c
 rt_status rt_download_verified(const char *base_url, const char *name, const char *md5_hex,
                                const char *path, rt_error *err)
 {
+    return rt_download_verified_max(base_url, name, md5_hex, path, RT_DOWNLOAD_DEFAULT_MAX, err);
+}
+
+rt_status rt_download_verified_max(const char *base_url, const char *name, const char *md5_hex,
+                                   const char *path, uint64_t max_bytes, rt_error *err)
+{
     if (!base_url || !name || !path)
         return rt_error_set(err, RT_ERR_USAGE, "rt_download_verified: missing argument");
     if (md5_hex && !is_md5_hex(md5_hex))
@@ -173,6 +184,7 @@ rt_status rt_download_verified(const char *base_url, const char *name, const cha
     if (!url)
         return rt_error_set(err, RT_ERR_NOMEM, "out of memory");
 #ifndef RT_HAVE_CURL
+    (void)max_bytes;
     rt_status st = rt_error_set(err, RT_ERR_NETWORK,
                                 "%s: cannot download: built without libcurl", url);
     free(url);
@@ -183,7 +195,7 @@ rt_status rt_download_verified(const char *base_url, const char *name, const cha
     char *tmp = malloc(tmp_size);
     CURL *curl = NULL;
     int global = 0;
-    sink s = {.fd = -1};
+    sink s = {.fd = -1, .max_bytes = max_bytes};
     if (!tmp) {
         st = rt_error_set(err, RT_ERR_NOMEM, "out of memory");
         goto done;

@@ -4,6 +4,7 @@
  * file. Decompression bombs are refused from the header: at most
  * RT_IMAGE_MAX_PIXELS pixels, and ancillary chunks are capped. */
 #include "image_internal.h"
+#include "image_png_io.h"
 
 #ifdef RT_HAVE_PNG
 
@@ -14,45 +15,12 @@
 #include <string.h>
 
 typedef struct png_job {
+    rt_png_io io; /* the FILE, the error message and the first warning */
     const char *path;
-    FILE *fp;
-    char message[256];
-    char warning[160]; /* the first warning, often the reason for the error */
     png_bytep buf;   /* the decoded rows */
     png_bytepp rows;
     uint8_t *pixels; /* the result */
 } png_job;
-
-static void on_error(png_structp png, png_const_charp msg)
-{
-    png_job *j = png_get_error_ptr(png);
-    if (j->message[0] == '\0') {
-        if (j->warning[0])
-            snprintf(j->message, sizeof j->message, "%s (%s)", msg, j->warning);
-        else
-            snprintf(j->message, sizeof j->message, "%s", msg);
-    }
-    png_longjmp(png, 1);
-}
-
-static void on_warning(png_structp png, png_const_charp msg)
-{
-    png_job *j = png_get_error_ptr(png);
-    if (j->warning[0] == '\0')
-        snprintf(j->warning, sizeof j->warning, "%s", msg);
-}
-
-static void on_read(png_structp png, png_bytep data, png_size_t n)
-{
-    png_job *j = png_get_io_ptr(png);
-    if (fread(data, 1, n, j->fp) != n) {
-        if (ferror(j->fp))
-            snprintf(j->message, sizeof j->message, "read failed: %s", strerror(errno));
-        else
-            snprintf(j->message, sizeof j->message, "unexpected end of file (truncated)");
-        png_error(png, j->message);
-    }
-}
 
 /* 0.299 R + 0.587 G + 0.114 B in 16-bit fixed point, rounded (as PIL). */
 static unsigned luminance(unsigned r, unsigned g, unsigned b)
@@ -67,16 +35,14 @@ static unsigned over_white(unsigned v, unsigned a) { return (v * a + 255u * (255
  * called setjmp changes between setjmp and a longjmp. */
 static void decode(png_structp png, png_infop info, png_job *j, rt_image *out)
 {
-    png_set_read_fn(png, j, on_read);
-    png_set_user_limits(png, 1u << 20, 1u << 20);
-    png_set_chunk_cache_max(png, 1000);
-    png_set_chunk_malloc_max(png, 8u << 20);
+    rt_png_start(png, &j->io);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     if ((unsigned long long)w * h > RT_IMAGE_MAX_PIXELS) {
-        snprintf(j->message, sizeof j->message, "image too large: %lux%lu pixels (at most %u)",
+        snprintf(j->io.message, sizeof j->io.message,
+                 "image too large: %lux%lu pixels (at most %u)",
                  (unsigned long)w, (unsigned long)h, RT_IMAGE_MAX_PIXELS);
-        png_error(png, j->message);
+        png_error(png, j->io.message);
     }
     png_set_expand(png); /* palette -> RGB, gray < 8 bits -> 8 bits, tRNS -> alpha */
 #ifdef PNG_READ_SCALE_16_TO_8_SUPPORTED
@@ -90,16 +56,16 @@ static void decode(png_structp png, png_infop info, png_job *j, rt_image *out)
     size_t rowbytes = png_get_rowbytes(png, info);
     if (png_get_bit_depth(png, info) != 8 || channels < 1 || channels > 4 ||
         rowbytes < (size_t)w * channels) {
-        snprintf(j->message, sizeof j->message, "unsupported PNG layout after conversion");
-        png_error(png, j->message);
+        snprintf(j->io.message, sizeof j->io.message, "unsupported PNG layout after conversion");
+        png_error(png, j->io.message);
     }
     j->buf = malloc(rowbytes * h);
     j->rows = malloc(h * sizeof *j->rows);
     j->pixels = malloc((size_t)w * h);
     if (!j->buf || !j->rows || !j->pixels) {
-        snprintf(j->message, sizeof j->message, "out of memory for %lux%lu pixels",
+        snprintf(j->io.message, sizeof j->io.message, "out of memory for %lux%lu pixels",
                  (unsigned long)w, (unsigned long)h);
-        png_error(png, j->message);
+        png_error(png, j->io.message);
     }
     for (png_uint_32 y = 0; y < h; y++)
         j->rows[y] = j->buf + (size_t)y * rowbytes;
@@ -128,9 +94,10 @@ rt_status rt_image_read_png(const char *path, FILE *fp, rt_image *out, rt_error 
     png_job job;
     memset(&job, 0, sizeof job);
     job.path = path;
-    job.fp = fp;
+    job.io.fp = fp;
     png_job *const j = &job;
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, j, on_error, on_warning);
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &j->io, rt_png_on_error,
+                                             rt_png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
         png_destroy_read_struct(png ? &png : NULL, NULL, NULL);
@@ -141,7 +108,7 @@ rt_status rt_image_read_png(const char *path, FILE *fp, rt_image *out, rt_error 
         decode(png, info, j, out);
     } else {
         st = rt_error_set(err, RT_ERR_FORMAT, "%s: bad PNG: %s", path,
-                          j->message[0] ? j->message : "libpng error");
+                          j->io.message[0] ? j->io.message : "libpng error");
         free(j->pixels);
         j->pixels = NULL;
         out->width = out->height = 0;

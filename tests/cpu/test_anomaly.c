@@ -63,7 +63,7 @@ int main(void)
     if (rt_device_open("cpu", &cfg, &dev, &err) != RT_OK)
         return 1;
     enum { COUNT = 200 };
-    rt_dataset set = {COUNT, 28, 28, 1, malloc(COUNT * 784), malloc(COUNT)};
+    rt_dataset set = {COUNT, 28, 28, 1, malloc(COUNT * 784), malloc(COUNT), 10};
     rt_rng rng;
     rt_rng_seed(&rng, 4);
     for (int i = 0; i < COUNT * 784; i++)

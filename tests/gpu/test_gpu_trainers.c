@@ -15,7 +15,7 @@ enum { TRAIN = 160, TEST = 80 };
 
 static rt_dataset make_set(int count, uint64_t seed)
 {
-    rt_dataset s = {count, 28, 28, 1, malloc((size_t)count * 784), malloc((size_t)count)};
+    rt_dataset s = {count, 28, 28, 1, malloc((size_t)count * 784), malloc((size_t)count), 10};
     rt_rng rng;
     rt_rng_seed(&rng, seed);
     for (int i = 0; i < count * 784; i++)
