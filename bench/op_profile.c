@@ -132,7 +132,7 @@ int main(int argc, char **argv)
         labels[i] = i % 10;
     rt_device_upload(dev, rt_model_labels(m), labels, (size_t)n * sizeof *labels);
     rt_step_state *state = rt_device_alloc(dev, sizeof(rt_step_state));
-    rt_adam_config adam = {0.9f, 0.999f, 1e-8f, 0.0f};
+    rt_adam_config adam = {0.9f, 0.999f, 1e-8f, 0.0f, 0};
 
     /* scratch activations for the individual ops */
     size_t big = (size_t)n * 20 * 24 * 24;

@@ -9,27 +9,31 @@
  * step replays with the current values. Every float operation is an
  * explicitly rounded intrinsic, so each rounds once as written. A NaN or
  * Inf gradient, second moment or new weight records the step in
- * state->nonfinite_step. */
+ * state->nonfinite_step. AdamW (cfg.decoupled) first multiplies the weight
+ * by 1 - lr * wd (double, rounded once) and leaves the gradient alone. */
 #include "kernels.h"
 #include "launch.cuh"
 
 __global__ void adam_kernel(float *params, const float *grads, float *m, float *v,
                             size_t count, rt_adam_config cfg, rt_step_state *state)
 {
-    __shared__ float neg_step_s, bias2_sqrt_s;
+    __shared__ float neg_step_s, bias2_sqrt_s, shrink_s;
     if (threadIdx.x == 0) {
         double t = (double)(state->steps + 1);
         double bias1 = 1.0 - pow((double)cfg.beta1, t);
         double bias2 = 1.0 - pow((double)cfg.beta2, t);
         neg_step_s = (float)(-(double)state->lr / bias1);
         bias2_sqrt_s = (float)sqrt(bias2);
+        shrink_s = cfg.decoupled ? (float)(1.0 - (double)state->lr * (double)cfg.weight_decay)
+                                 : 1.0f;
     }
     __syncthreads();
-    const float neg_step = neg_step_s, bias2_sqrt = bias2_sqrt_s;
+    const float neg_step = neg_step_s, bias2_sqrt = bias2_sqrt_s, shrink = shrink_s;
     bool nonfinite = false;
     const float w1 = (float)(1.0 - (double)cfg.beta1);
     const float w2 = (float)(1.0 - (double)cfg.beta2);
-    const float beta2 = cfg.beta2, eps = cfg.eps, decay = cfg.weight_decay;
+    const float beta2 = cfg.beta2, eps = cfg.eps;
+    const float decay = cfg.decoupled ? 0.0f : cfg.weight_decay;
     for (size_t i = RTK_FIRST; i < count; i += RTK_STRIDE) {
         float p = params[i];
         float g = grads[i];
@@ -41,6 +45,8 @@ __global__ void adam_kernel(float *params, const float *grads, float *m, float *
         mi = w1 < 0.5f ? __fmaf_rn(w1, __fsub_rn(g, mi), mi)
                        : __fsub_rn(g, __fmul_rn(__fsub_rn(g, mi), __fsub_rn(1.0f, w1)));
         float vi = __fmaf_rn(__fmul_rn(w2, g), g, __fmul_rn(v[i], beta2));
+        if (shrink != 1.0f)
+            p = __fmul_rn(p, shrink);
         float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bias2_sqrt), eps);
         p = __fadd_rn(p, __fdiv_rn(__fmul_rn(neg_step, mi), denom));
         params[i] = p;

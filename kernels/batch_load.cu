@@ -4,6 +4,7 @@
  * the right batch on every replay. */
 #include "kernels.h"
 #include "launch.cuh"
+#include "resnet/augment.h"
 
 __global__ void load_batch_kernel(const uint8_t *images, const uint8_t *labels,
                                   const int32_t *order, int pixels, int n,
@@ -31,5 +32,50 @@ extern "C" cudaError_t rtk_load_batch(const uint8_t *images, const uint8_t *labe
     size_t total = (size_t)n * (size_t)pixels;
     load_batch_kernel<<<rtk_blocks(total), RTK_THREADS, 0, stream>>>(images, labels, order,
                                                                      pixels, n, state, x, y);
+    return cudaGetLastError();
+}
+
+/* Through a transform (include/resnet/augment.h draws crops and flips
+ * exactly as the CPU backend does): one thread per output value. */
+__global__ void load_batch_transformed_kernel(const uint8_t *images, const uint8_t *labels,
+                                              const int32_t *order, int n,
+                                              rt_batch_transform tf,
+                                              const rt_step_state *state, float *x, int32_t *y)
+{
+    const int32_t start = state->cursor;
+    const int plane = tf.height * tf.width, pixels = tf.channels * plane;
+    const bool augment = tf.crop_pad > 0 || tf.flip;
+    const size_t total = (size_t)n * (size_t)pixels;
+    for (size_t idx = RTK_FIRST; idx < total; idx += RTK_STRIDE) {
+        int i = (int)(idx / (size_t)pixels);
+        int j = (int)(idx % (size_t)pixels);
+        int c = j / plane, r = (j % plane) / tf.width, col = j % tf.width;
+        int32_t index = order ? order[start + i] : start + i;
+        const uint8_t *src = images + (size_t)index * (size_t)pixels + (size_t)c * (size_t)plane;
+        int b;
+        if (augment) {
+            rt_augment_draw d = rt_augment_sample(&tf, state->steps, i);
+            b = rt_augment_pixel(&tf, src, d, r, col);
+        } else {
+            b = src[r * tf.width + col];
+        }
+        float v = __fdiv_rn((float)b, 255.0f);
+        if (tf.normalize)
+            v = __fdiv_rn(__fsub_rn(v, tf.mean[c]), tf.std[c]);
+        x[idx] = v;
+        if (j == 0)
+            y[i] = labels[index];
+    }
+}
+
+extern "C" cudaError_t rtk_load_batch_transformed(const uint8_t *images, const uint8_t *labels,
+                                                  const int32_t *order, int n,
+                                                  rt_batch_transform tf,
+                                                  const rt_step_state *state, float *x,
+                                                  int32_t *y, cudaStream_t stream)
+{
+    size_t total = (size_t)n * (size_t)tf.channels * (size_t)tf.height * (size_t)tf.width;
+    load_batch_transformed_kernel<<<rtk_blocks(total), RTK_THREADS, 0, stream>>>(
+        images, labels, order, n, tf, state, x, y);
     return cudaGetLastError();
 }

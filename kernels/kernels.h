@@ -51,6 +51,12 @@ cudaError_t rtk_load_batch(const uint8_t *images, const uint8_t *labels, const i
                            int pixels, int n, const rt_step_state *state, float *x, int32_t *y,
                            cudaStream_t stream);
 
+/* load_batch through an rt_batch_transform (augmentation, normalisation). */
+cudaError_t rtk_load_batch_transformed(const uint8_t *images, const uint8_t *labels,
+                                       const int32_t *order, int n, rt_batch_transform tf,
+                                       const rt_step_state *state, float *x, int32_t *y,
+                                       cudaStream_t stream);
+
 /* y[i][c][k] += bias[c] for y laid out [n][channels][inner]. */
 cudaError_t rtk_bias_add(float *y, const float *bias, int n, int channels, int inner,
                          cudaStream_t stream);
@@ -115,12 +121,19 @@ cudaError_t rtk_batchnorm_backward(const float *x, const float *y, const float *
  * in *err, that sample's dlogits row is zeroed and state is left untouched,
  * as the CPU backend leaves it when it rejects the batch. */
 cudaError_t rtk_softmax_xent(const float *logits, const int32_t *labels, float *dlogits, int n,
-                             int classes, rt_step_state *state, rtk_error_record *err,
+                             int classes, float smoothing, rt_step_state *state, rtk_error_record *err,
                              cudaStream_t stream);
 
 /* One Adam step over count parameters; lr and t = steps + 1 from state. */
 cudaError_t rtk_adam(float *params, const float *grads, float *m, float *v, size_t count,
                      rt_adam_config cfg, rt_step_state *state, cudaStream_t stream);
+
+/* One SGD step (rt_op_sgd's formula); lr and the first-step test from state. */
+cudaError_t rtk_sgd(float *params, const float *grads, float *buf, size_t count,
+                    rt_sgd_config cfg, rt_step_state *state, cudaStream_t stream);
+/* state->lr = table[min(steps, length - 1)]. */
+cudaError_t rtk_lr_from_table(const float *table, int64_t length, rt_step_state *state,
+                              cudaStream_t stream);
 
 /* state->cursor += n; state->steps += 1 when optimizer_step. */
 cudaError_t rtk_step_advance(rt_step_state *state, int n, int optimizer_step,

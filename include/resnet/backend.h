@@ -32,6 +32,10 @@ typedef struct rt_backend_ops {
     rt_status (*load_batch)(void *ctx, const uint8_t *images, const uint8_t *labels,
                             const int32_t *order, int pixels, int n, const rt_step_state *state,
                             float *x, int32_t *y);
+    rt_status (*load_batch_transformed)(void *ctx, const uint8_t *images, const uint8_t *labels,
+                                        const int32_t *order, int n,
+                                        const rt_batch_transform *tf,
+                                        const rt_step_state *state, float *x, int32_t *y);
     rt_status (*conv_forward)(void *ctx, const rt_conv_shape *s, const float *x, const float *w,
                               const float *b, float *y);
     rt_status (*conv_backward_data)(void *ctx, const rt_conv_shape *s, const float *dy,
@@ -68,11 +72,15 @@ typedef struct rt_backend_ops {
                                       const float *w, float *dx);
     rt_status (*linear_backward_params)(void *ctx, int n, int in, int out, const float *x,
                                         const float *dy, float *dw, float *db);
-    rt_status (*softmax_cross_entropy)(void *ctx, int n, int classes, const float *logits,
-                                       const int32_t *labels, float *dlogits,
-                                       rt_step_state *state);
+    rt_status (*softmax_cross_entropy)(void *ctx, int n, int classes, float smoothing,
+                                       const float *logits, const int32_t *labels,
+                                       float *dlogits, rt_step_state *state);
     rt_status (*adam)(void *ctx, size_t count, float *params, const float *grads, float *m,
                       float *v, const rt_adam_config *cfg, rt_step_state *state);
+    rt_status (*sgd)(void *ctx, size_t count, float *params, const float *grads, float *buf,
+                     const rt_sgd_config *cfg, rt_step_state *state);
+    rt_status (*lr_from_table)(void *ctx, const float *table, int64_t length,
+                               rt_step_state *state);
     rt_status (*step_advance)(void *ctx, rt_step_state *state, int n, int optimizer_step);
 } rt_backend_ops;
 

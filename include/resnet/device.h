@@ -145,12 +145,37 @@ typedef struct rt_step_state {
     int32_t cursor;         /* position of the next sample in the pass order */
     int32_t correct;        /* correct predictions since reset */
     int32_t batches;        /* batches since reset */
-    int32_t pad_;
+    int32_t correct5;       /* labels among the five highest logits since reset */
 } rt_step_state;
 
+/* Adam's settings; decoupled != 0 makes it AdamW (the weights shrink by
+ * lr * weight_decay before the step instead of the decay joining the
+ * gradient). */
 typedef struct rt_adam_config {
     float beta1, beta2, eps, weight_decay;
+    int decoupled;
 } rt_adam_config;
+
+/* torch.optim.SGD's settings (maximize = False). */
+typedef struct rt_sgd_config {
+    float momentum, dampening, weight_decay;
+    int nesterov;
+} rt_sgd_config;
+
+/* How load_batch turns bytes into the network's input (NULL: byte / 255,
+ * the seed's ToTensor). Training augmentation draws, per sample, from a
+ * counter-based hash of (seed, state->steps, the sample's place in the
+ * batch), so the same step gives the same crops and flips on every device
+ * and after a resume. */
+#define RT_MAX_CHANNELS 4
+typedef struct rt_batch_transform {
+    int channels, height, width;
+    int crop_pad;   /* > 0: zero-pad the bytes by this, then crop height x width at random */
+    int flip;       /* mirror left-right with probability 1/2 */
+    int normalize;  /* x = (byte / 255 - mean[c]) / std[c], two roundings as Normalize */
+    float mean[RT_MAX_CHANNELS], std[RT_MAX_CHANNELS];
+    uint64_t seed;
+} rt_batch_transform;
 
 /* ---- ops --------------------------------------------------------------- */
 /* images: count x pixels bytes, labels: count bytes, order: NULL for file
@@ -159,6 +184,12 @@ typedef struct rt_adam_config {
 rt_status rt_op_load_batch(rt_device *dev, const uint8_t *images, const uint8_t *labels,
                            const int32_t *order, int pixels, int n, const rt_step_state *state,
                            float *x, int32_t *y);
+/* load_batch through a transform (rt_batch_transform; pixels = its
+ * channels * height * width). */
+rt_status rt_op_load_batch_transformed(rt_device *dev, const uint8_t *images,
+                                       const uint8_t *labels, const int32_t *order, int n,
+                                       const rt_batch_transform *tf, const rt_step_state *state,
+                                       float *x, int32_t *y);
 
 /* y = conv(x, w) + b (b may be NULL). */
 rt_status rt_op_conv_forward(rt_device *dev, const rt_conv_shape *s, const float *x,
@@ -233,14 +264,22 @@ rt_status rt_op_linear_backward_data(rt_device *dev, int n, int in, int out, con
 rt_status rt_op_linear_backward_params(rt_device *dev, int n, int in, int out, const float *x,
                                        const float *dy, float *dw, float *db);
 
-/* Mean softmax cross-entropy of logits[n][classes] against labels. Sets
- * state->loss, adds it to state->loss_sum, adds the count of argmax == label
- * (first maximum wins) to state->correct, counts the batch, and records
- * state->steps in state->nonfinite_step the first time the loss is not
- * finite. dlogits (may be NULL) receives (softmax - onehot) / n. */
+/* Mean softmax cross-entropy of logits[n][classes] against labels, with
+ * label smoothing s as CrossEntropyLoss(label_smoothing=s): each sample's
+ * loss is (1 - s) (lse - z[label]) + s (lse - mean z). Sets state->loss,
+ * adds it to state->loss_sum, adds the count of argmax == label (first
+ * maximum wins) to state->correct and of labels ranked among the five
+ * highest (ties go to the lower class) to state->correct5, counts the
+ * batch, and records state->steps in state->nonfinite_step the first time
+ * the loss is not finite. dlogits (may be NULL) receives (softmax - (1 - s)
+ * onehot - s / classes) / n. */
 rt_status rt_op_softmax_cross_entropy(rt_device *dev, int n, int classes, const float *logits,
                                       const int32_t *labels, float *dlogits,
                                       rt_step_state *state);
+rt_status rt_op_softmax_cross_entropy_smoothed(rt_device *dev, int n, int classes,
+                                               float smoothing, const float *logits,
+                                               const int32_t *labels, float *dlogits,
+                                               rt_step_state *state);
 
 /* One Adam step (PyTorch's formula) over count parameters with lr and
  * t = state->steps + 1 taken from state. A NaN or Inf among the gradients,
@@ -248,6 +287,20 @@ rt_status rt_op_softmax_cross_entropy(rt_device *dev, int n, int classes, const 
  * state->nonfinite_step, as the loss does. */
 rt_status rt_op_adam(rt_device *dev, size_t count, float *params, const float *grads, float *m,
                      float *v, const rt_adam_config *cfg, rt_step_state *state);
+
+/* One step of torch.optim.SGD's single-tensor formula over count
+ * parameters with lr from state: g += wd p; buf = g at the first step
+ * (state->steps == 0), else buf = momentum buf + (1 - dampening) g; g = g +
+ * momentum buf (Nesterov) or buf; p -= lr g. buf is unused (may be NULL)
+ * without momentum. Non-finite values are recorded as Adam records them. */
+rt_status rt_op_sgd(rt_device *dev, size_t count, float *params, const float *grads, float *buf,
+                    const rt_sgd_config *cfg, rt_step_state *state);
+
+/* state->lr = table[min(state->steps, length - 1)]: a schedule's rate for
+ * the step about to be taken, read on the device so a captured step
+ * replays with the right one. */
+rt_status rt_op_lr_from_table(rt_device *dev, const float *table, int64_t length,
+                              rt_step_state *state);
 
 /* Ends a step: state->cursor += n, and state->steps += 1 when optimizer_step. */
 rt_status rt_op_step_advance(rt_device *dev, rt_step_state *state, int n, int optimizer_step);

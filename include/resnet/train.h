@@ -18,15 +18,56 @@
 extern "C" {
 #endif
 
+typedef enum rt_optimizer {
+    RT_OPTIMIZER_ADAM = 0, /* torch.optim.Adam (the seed's); weight decay coupled */
+    RT_OPTIMIZER_ADAMW,    /* torch.optim.AdamW: decay decoupled */
+    RT_OPTIMIZER_SGD,      /* torch.optim.SGD: momentum, dampening, Nesterov, coupled decay */
+} rt_optimizer;
+
+/* The learning rate's course (src/train/schedule.c), each as the
+ * torch.optim.lr_scheduler of the same name, counted in epochs or in steps
+ * (schedule_per_step), after an optional linear warm-up in the same unit
+ * (LinearLR then the schedule, as SequentialLR chains them). */
+typedef enum rt_schedule {
+    RT_SCHEDULE_CONSTANT = 0, /* the seed's */
+    RT_SCHEDULE_STEP,         /* StepLR(lr_step_size, lr_gamma) */
+    RT_SCHEDULE_MULTISTEP,    /* MultiStepLR(milestones, lr_gamma) */
+    RT_SCHEDULE_COSINE,       /* CosineAnnealingLR(T_max = the run after warm-up, eta_min) */
+    RT_SCHEDULE_ONECYCLE,     /* OneCycleLR(max_lr = lr, the run's steps, pct_start,
+                                 div_factor, final_div_factor, cos, no momentum cycling) */
+} rt_schedule;
+
+#define RT_MAX_MILESTONES 16
+
 typedef struct rt_train_config {
     int epochs;            /* 26 */
     int batch_size;        /* 64 */
     float lr;              /* 1e-3 */
+    rt_optimizer optimizer; /* Adam */
+    /* Adam's betas and eps; adam.weight_decay is the weight decay of every
+     * optimiser (coupled for Adam and SGD, decoupled for AdamW) */
     rt_adam_config adam;   /* betas (0.9, 0.999), eps 1e-8, no weight decay */
+    float momentum;        /* SGD: 0 */
+    float dampening;       /* SGD: 0 */
+    int nesterov;          /* SGD: 0 */
+    int no_decay_norm_bias; /* no weight decay on 1-D parameters (BatchNorm's, biases) */
     int shuffle;           /* 0: file order, as the seed */
     uint64_t seed;         /* initial weights and shuffling */
-    int lr_step_size;      /* StepLR every N epochs; 0 = constant lr (the seed's behaviour) */
-    float lr_gamma;        /* StepLR factor, 0.1 */
+    rt_schedule schedule;  /* constant */
+    int schedule_per_step; /* 0: the schedule counts epochs, 1: steps */
+    int lr_step_size;      /* StepLR's step (also selects it when schedule is constant) */
+    float lr_gamma;        /* StepLR/MultiStepLR factor, 0.1 */
+    int milestones[RT_MAX_MILESTONES]; /* MultiStepLR's, increasing */
+    int milestone_count;
+    float eta_min;         /* cosine: 0 */
+    float pct_start, div_factor, final_div_factor; /* one-cycle: 0.3, 25, 1e4 */
+    int warmup;            /* linear warm-up length in the schedule's unit; 0 = none */
+    float warmup_start;    /* its first factor (LinearLR's start_factor), 0.01 */
+    float label_smoothing; /* CrossEntropyLoss(label_smoothing=), 0 */
+    int crop_pad;          /* training: random crop after zero padding by this; 0 = none */
+    int flip;              /* training: random horizontal flip, p = 0.5 */
+    int normalize;         /* (x - mean) / std per channel after the 0..1 scaling */
+    float mean[RT_MAX_CHANNELS], std[RT_MAX_CHANNELS];
     int eval_every;        /* evaluate on the test set every N epochs; 0 = only at the end */
     int log_every;         /* a loss line every N steps of an epoch, 100 */
     double progress_interval; /* seconds between progress events; 0 = none */
@@ -37,6 +78,29 @@ typedef struct rt_train_config {
 void rt_train_config_default(rt_train_config *cfg);
 /* Checks every field; errors name the option (--batch-size, --lr, ...). */
 rt_status rt_train_config_check(const rt_train_config *cfg, rt_error *err);
+
+/* ---- schedules and names (src/train/schedule.c) ---- */
+const char *rt_schedule_name(rt_schedule s);
+const char *rt_optimizer_name(rt_optimizer o);
+/* 1 and *out set when name is one of them ("constant", "step", "multistep",
+ * "cosine", "onecycle"; "adam", "adamw", "sgd"), else 0. */
+int rt_schedule_parse(const char *name, rt_schedule *out);
+int rt_optimizer_parse(const char *name, rt_optimizer *out);
+/* 1 when the rate never changes (the seed's recipe). */
+int rt_schedule_is_constant(const rt_train_config *cfg);
+/* The learning rate of optimiser step `step` (0-based) of the run cfg
+ * describes, epochs of steps_per_epoch steps. */
+double rt_schedule_lr(const rt_train_config *cfg, int64_t step, int steps_per_epoch);
+/* Checks the schedule against the run's length: warm-up shorter than the
+ * run, onecycle's phases not empty, the step sizes and milestones there. */
+rt_status rt_schedule_check(const rt_train_config *cfg, int steps_per_epoch, rt_error *err);
+
+/* ---- recipes (src/train/recipes.c) ---- */
+/* Sets every recipe field of cfg to the named preset's ("seed", ...);
+ * RT_ERR_USAGE naming the known ones when there is none of that name. */
+rt_status rt_recipe_apply(const char *name, rt_train_config *cfg, rt_error *err);
+/* "seed, cifar-resnet, ..." */
+const char *rt_recipe_names(void);
 
 /* Where a run stands: enough to continue it exactly. */
 typedef struct rt_train_position {
@@ -58,6 +122,8 @@ typedef enum rt_event_kind {
 typedef struct rt_eval_result {
     int correct, total;
     double accuracy;  /* 100 * correct / total */
+    int correct5;     /* labels among the five highest logits */
+    double accuracy5; /* 100 * correct5 / total */
     double avg_loss;  /* sum of batch-mean losses / batches, as the seed */
     int batches;
 } rt_eval_result;

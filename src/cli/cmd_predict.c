@@ -94,6 +94,17 @@ int cli_predict(const cli_options *o)
     }
     if (st == RT_OK)
         st = read_images(o, ck.network, x, inverted, &err);
+    if (st == RT_OK && ck.has_training_state && ck.config.normalize) {
+        /* the run's Normalize, as its batches were */
+        rt_network_input in = rt_network_input_of(ck.network);
+        size_t plane = (size_t)in.height * (size_t)in.width;
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < in.channels && c < RT_MAX_CHANNELS; c++) {
+                float *p = x + ((size_t)i * in.channels + c) * plane;
+                for (size_t j = 0; j < plane; j++)
+                    p[j] = (p[j] - ck.config.mean[c]) / ck.config.std[c];
+            }
+    }
     if (st == RT_OK)
         st = cli_open_device(o, &dev, &err);
     if (st == RT_OK)

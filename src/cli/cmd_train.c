@@ -14,6 +14,8 @@ typedef struct train_ctx {
     cli_report report;
     rt_trainer *trainer;
     const char *save_path;
+    const char *best_path; /* --save-best */
+    double best;           /* the best test accuracy so far, -1 before the first */
     rt_error save_err; /* a failed save stops the run with this */
 } train_ctx;
 
@@ -28,6 +30,13 @@ static int on_event(void *vctx, const rt_train_event *ev)
         return 0;
     }
     cli_report_event(&c->report, ev);
+    if (ev->kind == RT_EVENT_EVAL && c->best_path && ev->eval.accuracy > c->best) {
+        c->best = ev->eval.accuracy;
+        if (rt_trainer_save(c->trainer, c->best_path, &c->save_err) != RT_OK)
+            return 1;
+        fprintf(c->report.out, "Best so far: %s (test accuracy %.2f%%)\n", c->best_path,
+                ev->eval.accuracy);
+    }
     return 0;
 }
 
@@ -55,8 +64,18 @@ int cli_train(const cli_options *o)
     memset(&c, 0, sizeof c);
     cli_report_init(&c.report, stdout);
     c.save_path = o->save_path;
+    c.best_path = o->save_best_path;
+    c.best = -1.0;
 
-    if (o->save_path && cli_check_writable(o->save_path, &err) != RT_OK)
+    if (o->print_recipe && !o->resume_path) {
+        rt_train_config shown = o->train;
+        cli_default_normalization(o, &shown);
+        cli_print_recipe(stdout, &shown, o->recipe);
+        return 0;
+    }
+    if (o->save_path && cli_check_writable("--save", o->save_path, &err) != RT_OK)
+        return cli_fail(&err);
+    if (o->save_best_path && cli_check_writable("--save-best", o->save_best_path, &err) != RT_OK)
         return cli_fail(&err);
     rt_checkpoint ck;
     memset(&ck, 0, sizeof ck);
@@ -67,11 +86,11 @@ int cli_train(const cli_options *o)
         if (cli_load_checkpoint(o, ck_path, &ck, &err) != RT_OK)
             return cli_fail(&err);
         net = ck.network; /* the checkpoint's, which --model (if given) matches */
-    } else {
+    } else if (!cli_is_folder(o)) {
         if (cli_network(o, &own_net, &err) != RT_OK)
             return cli_fail(&err);
         net = own_net;
-    }
+    } /* an image folder's input and classes are known once it is read */
     rt_train_config cfg = o->train;
     if (o->resume_path && !ck.has_training_state) {
         rt_checkpoint_free(&ck);
@@ -88,6 +107,21 @@ int cli_train(const cli_options *o)
     }
     if (o->init_path)
         ck.has_training_state = 0; /* weights only: a fresh run from them */
+    if (!o->resume_path)
+        cli_default_normalization(o, &cfg);
+    /* a preset or any newer recipe option shows the recipe in full; the
+     * seed's own log stays as it was */
+    const unsigned legacy = CLI_GIVEN_EPOCHS | CLI_GIVEN_BATCH_SIZE | CLI_GIVEN_LR |
+                            CLI_GIVEN_SHUFFLE | CLI_GIVEN_SEED | CLI_GIVEN_LR_STEP_SIZE |
+                            CLI_GIVEN_LR_GAMMA;
+    int show_recipe = o->print_recipe || o->recipe || (o->given & ~legacy) ||
+                      (o->resume_path && !rt_schedule_is_constant(&cfg));
+    if (o->print_recipe) {
+        cli_print_recipe(stdout, &cfg, "of the checkpoint");
+        rt_checkpoint_free(&ck);
+        rt_network_free(own_net);
+        return 0;
+    }
 
     rt_device *dev = NULL;
     if (cli_open_device(o, &dev, &err) != RT_OK) {
@@ -96,15 +130,26 @@ int cli_train(const cli_options *o)
         return cli_fail(&err);
     }
     rt_dataset train = {0}, test = {0};
-    if (cli_load_mnist(o, &c.report, &train, &test, &err) != RT_OK) {
+    rt_status loaded = cli_load_data(o, &c.report, &train, &test, &err);
+    if (loaded == RT_OK && !net) {
+        rt_network_input in = {train.channels, train.rows, train.cols, train.classes};
+        loaded = rt_network_load(o->model ? o->model : "seed", &in, &own_net, &err);
+        net = own_net;
+        if (loaded == RT_OK && !o->resume_path) {
+            cli_folder_normalization(o, train.channels, &cfg);
+            if (!cfg.shuffle)
+                fprintf(stderr, "resnet-train: warning: an image folder is read class by class; "
+                                "without --shuffle each epoch trains one class after another\n");
+        }
+    }
+    if (loaded != RT_OK) {
+        rt_dataset_free(&train);
+        rt_dataset_free(&test);
         rt_checkpoint_free(&ck);
         rt_network_free(own_net);
         rt_device_close(dev);
         return cli_fail(&err);
     }
-    printf("%d\n%d\n", train.count, test.count);
-    cli_print_device(dev);
-    cli_print_model(net);
 
     cfg.progress_interval = c.report.tty ? 0.25 : 0.0;
     cfg.stop_flag = &stop_signal;
@@ -116,6 +161,15 @@ int cli_train(const cli_options *o)
     sigaction(SIGTERM, &sa, NULL);
 
     rt_status st = rt_trainer_create(dev, net, &train, &test, &cfg, &c.trainer, &err);
+    if (st == RT_OK) {
+        /* after the trainer took the data and the recipe: a refusal prints nothing */
+        if (show_recipe)
+            cli_print_recipe(stdout, &cfg, o->resume_path ? "of the checkpoint" : o->recipe);
+        printf("%d\n%d\n", train.count, test.count);
+        cli_print_device(dev);
+        cli_print_model(net);
+        c.report.top5 = strcmp(rt_network_name(net), "seed") != 0;
+    }
     rt_dataset_free(&train);
     rt_dataset_free(&test);
     if (st == RT_OK && ck_path) {

@@ -1,5 +1,8 @@
 #include "common.h"
 
+#include "resnet/datasets.h"
+#include "resnet/image_folder.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,17 +39,36 @@ static void print_notice(void *ctx, const char *message)
     fflush(r->out);
 }
 
-rt_status cli_load_mnist(const cli_options *o, cli_report *report, rt_dataset *train,
+rt_status cli_load_data(const cli_options *o, cli_report *report, rt_dataset *train,
                          rt_dataset *test, rt_error *err)
 {
-    rt_mnist_options mo;
+    rt_data_options mo;
     memset(&mo, 0, sizeof mo);
+    mo.dataset = o->dataset;
     mo.dir = o->data_dir;
     mo.download = o->download;
     mo.mirrors = o->mirror_count ? o->mirrors : NULL;
     mo.notice = print_notice;
     mo.notice_ctx = report;
-    rt_status st = rt_mnist_load(&mo, train, test, err);
+    mo.coarse_labels = o->coarse_labels;
+    rt_status st;
+    if (cli_is_folder(o)) {
+        rt_folder_options fo;
+        memset(&fo, 0, sizeof fo);
+        fo.dir = o->data_dir;
+        fo.grayscale = o->grayscale;
+        fo.image_size = o->image_size;
+        fo.threads = o->device_cfg.threads;
+        fo.skip_bad_images = o->skip_bad_images;
+        fo.notice = print_notice;
+        fo.notice_ctx = report;
+        rt_folder_info info;
+        memset(&info, 0, sizeof info);
+        st = rt_folder_load(&fo, train, test, &info, err);
+        rt_folder_info_free(&info);
+    } else {
+        st = rt_data_load(&mo, train, test, err);
+    }
     if (st == RT_OK && o->train_limit > 0 && o->train_limit < train->count)
         train->count = o->train_limit;
     if (st == RT_OK && o->test_limit > 0 && o->test_limit < test->count)
@@ -56,9 +78,51 @@ rt_status cli_load_mnist(const cli_options *o, cli_report *report, rt_dataset *t
 
 const rt_network_input CLI_MNIST_INPUT = {1, 28, 28, 10};
 
+int cli_is_folder(const cli_options *o)
+{
+    return o->dataset && !strcmp(o->dataset, "folder");
+}
+
+void cli_folder_normalization(const cli_options *o, int channels, rt_train_config *cfg)
+{
+    /* torchvision's ImageNet values for colour pictures; none for grey */
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    if (!o->normalize_default || !cfg->normalize)
+        return;
+    for (int c = 0; c < RT_MAX_CHANNELS; c++) {
+        cfg->mean[c] = channels == 3 ? mean[c < 3 ? c : 2] : 0.0f;
+        cfg->std[c] = channels == 3 ? std[c < 3 ? c : 2] : 1.0f;
+    }
+}
+
+rt_network_input cli_data_input(const cli_options *o)
+{
+    const rt_dataset_spec *spec = rt_dataset_spec_find(o->dataset ? o->dataset : "mnist");
+    rt_network_input in = CLI_MNIST_INPUT;
+    if (spec) {
+        in.channels = spec->channels, in.height = spec->height, in.width = spec->width;
+        in.classes = spec->classes;
+        if (o->coarse_labels && !strcmp(spec->name, "cifar100"))
+            in.classes = 20;
+    }
+    return in;
+}
+
 rt_status cli_network(const cli_options *o, rt_network **net, rt_error *err)
 {
-    return rt_network_load(o->model ? o->model : "seed", &CLI_MNIST_INPUT, net, err);
+    rt_network_input in = cli_data_input(o);
+    return rt_network_load(o->model ? o->model : "seed", &in, net, err);
+}
+
+void cli_default_normalization(const cli_options *o, rt_train_config *cfg)
+{
+    const rt_dataset_spec *spec = rt_dataset_spec_find(o->dataset ? o->dataset : "mnist");
+    if (!spec || !o->normalize_default || !cfg->normalize)
+        return;
+    for (int c = 0; c < RT_MAX_CHANNELS; c++) {
+        cfg->mean[c] = spec->mean[c < 3 ? c : 2];
+        cfg->std[c] = spec->std[c < 3 ? c : 2];
+    }
 }
 
 rt_status cli_load_checkpoint(const cli_options *o, const char *path, rt_checkpoint *ck,
@@ -82,11 +146,11 @@ void cli_print_model(const rt_network *net)
     fflush(stdout);
 }
 
-rt_status cli_check_writable(const char *path, rt_error *err)
+rt_status cli_check_writable(const char *option, const char *path, rt_error *err)
 {
     /* refused here, before training, rather than at the first save */
     if (!*path)
-        return rt_error_set(err, RT_ERR_USAGE, "--save: the file name is empty");
+        return rt_error_set(err, RT_ERR_USAGE, "%s: the file name is empty", option);
     struct stat st;
     size_t len = strlen(path);
     if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))

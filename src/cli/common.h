@@ -19,10 +19,11 @@ rt_status cli_open_device(const cli_options *o, rt_device **dev, rt_error *err);
 /* Prints the seed's "Using X device" line (and the fallback note). */
 void cli_print_device(const rt_device *dev);
 
-/* Loads MNIST from o->data_dir (downloading when allowed), with notices
+/* Loads the data set (--dataset, MNIST by default) from o->data_dir
+ * (downloading when allowed), with notices
  * through the report, keeping the first --train-limit / --test-limit
  * images of each set. */
-rt_status cli_load_mnist(const cli_options *o, cli_report *report, rt_dataset *train,
+rt_status cli_load_data(const cli_options *o, cli_report *report, rt_dataset *train,
                          rt_dataset *test, rt_error *err);
 
 /* What MNIST gives a network: 1x28x28 images, 10 classes. */
@@ -30,6 +31,15 @@ extern const rt_network_input CLI_MNIST_INPUT;
 
 /* The network of --model for MNIST (the seed's when --model is not given). */
 rt_status cli_network(const cli_options *o, rt_network **net, rt_error *err);
+/* --dataset folder: an ImageFolder tree, whose input is known once read. */
+int cli_is_folder(const cli_options *o);
+/* --normalize default on an image folder: ImageNet's values for RGB. */
+void cli_folder_normalization(const cli_options *o, int channels, rt_train_config *cfg);
+/* The network input of the chosen data set (--dataset, --coarse-labels). */
+rt_network_input cli_data_input(const cli_options *o);
+/* With --normalize default (or a preset that normalises), the data set's
+ * usual mean and deviation. */
+void cli_default_normalization(const cli_options *o, rt_train_config *cfg);
 
 /* Loads a checkpoint: its own network, or for a file without a description
  * (PyTorch's weights) the one of --model; a --model given must match. */
@@ -42,7 +52,7 @@ void cli_print_model(const rt_network *net);
 
 /* Checks that a file can be created next to path (its folder exists and
  * is writable), so a run does not find out only when it first saves. */
-rt_status cli_check_writable(const char *path, rt_error *err);
+rt_status cli_check_writable(const char *option, const char *path, rt_error *err);
 
 int cli_train(const cli_options *o);
 int cli_evaluate(const cli_options *o);

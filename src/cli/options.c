@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "resnet/datasets.h"
 
 #ifndef RT_VERSION
 #define RT_VERSION "unknown"
@@ -45,23 +46,53 @@ void cli_usage(FILE *out)
         "                       (docs/networks.md); checkpoints record theirs\n"
         "  --input CxHxW, --classes N   models: show the figures for this input (MNIST's)\n"
         "Data:\n"
-        "  --data DIR           MNIST folder, flat or DIR/MNIST/raw (default: $RESNET_TRAIN_DATA or data)\n"
+        "  --dataset NAME       mnist (default), fashion-mnist, kmnist, cifar10, cifar100\n"
+        "                       (docs/datasets.md)\n"
+        "  --data DIR           the data folder, as torchvision lays it out (MNIST: flat or\n"
+        "                       DIR/MNIST/raw; default: $RESNET_TRAIN_DATA or data)\n"
+        "  --coarse-labels      cifar100: the 20 superclasses instead of the 100 classes\n"
+        "  --dataset folder     DIR/train/<class>/* and DIR/val/<class>/* (PNG, JPEG), as\n"
+        "                       torchvision's ImageFolder (docs/image_folder.md); with\n"
+        "  --image-size S       the input size (default: the images' own, else 224)\n"
+        "  --grayscale          one channel instead of RGB\n"
+        "  --skip-bad-images    count and report unreadable images instead of failing\n"
         "  --no-download        fail instead of downloading missing files\n"
         "  --mirror URL         download from URL instead of torchvision's mirrors (repeatable)\n"
-        "Training (defaults are the tutorial's):\n"
+        "Training (defaults are the tutorial's; docs/recipes.md):\n"
+        "  --recipe NAME        a preset: seed (default), cifar-resnet, small-onecycle; the\n"
+        "                       options below override it\n"
+        "  --print-recipe       print the recipe in full and stop\n"
         "  --epochs N           epochs (26)\n"
         "  --batch-size N       images per step (64; also the test batch)\n"
-        "  --lr X               Adam learning rate (0.001)\n"
-        "  --shuffle            shuffle every epoch (seeded; default: file order)\n"
-        "  --seed N             seed of the initial weights and shuffling (0)\n"
-        "  --lr-step-size N     multiply the learning rate by --lr-gamma every N epochs (off)\n"
-        "  --lr-gamma X         StepLR factor (0.1)\n"
+        "  --lr X               learning rate (0.001; onecycle's maximum)\n"
+        "  --shuffle, --no-shuffle   shuffle every epoch (seeded; default: file order)\n"
+        "  --seed N             seed of the initial weights, shuffling and augmentation (0)\n"
+        "  --optimizer NAME     adam (default), adamw or sgd, as torch.optim's\n"
+        "  --momentum X, --dampening X, --nesterov   SGD's (0, 0, off)\n"
+        "  --weight-decay X     coupled for adam and sgd, decoupled for adamw (0)\n"
+        "  --no-decay-norm-bias no weight decay on BatchNorm parameters and biases\n"
+        "  --schedule NAME      constant (default), step, multistep, cosine or onecycle\n"
+        "  --schedule-per U     the schedule counts epochs (default) or steps\n"
+        "  --lr-step-size N     step: multiply the rate by --lr-gamma every N units\n"
+        "  --lr-gamma X         step and multistep factor (0.1)\n"
+        "  --milestones N,N..   multistep: where the rate is multiplied by --lr-gamma\n"
+        "  --eta-min X          cosine: the last rate (0)\n"
+        "  --pct-start X, --div-factor X, --final-div-factor X   onecycle's (0.3, 25, 1e4)\n"
+        "  --warmup N           linear warm-up over the first N units (off)\n"
+        "  --warmup-start X     the warm-up's first factor (0.01)\n"
+        "  --label-smoothing X  as CrossEntropyLoss's (0)\n"
+        "  --crop-pad N         random crops after zero padding by N pixels (off)\n"
+        "  --flip, --no-flip    random horizontal flips (off)\n"
+        "  --normalize M,S|M1,..,S1,..|default, --no-normalize   per-channel normalisation\n"
+        "                       after scaling to 0..1 (default: the data set's values)\n"
         "  --eval-every N       test after every N epochs too (off: only at the end)\n"
         "  --train-limit N      train on the first N training images only (all)\n"
         "  --test-limit N       test on the first N test images only (all; train and evaluate)\n"
         "Checkpoints (safetensors; PyTorch loads them with load_state_dict):\n"
         "  --save FILE          save after every epoch, and on SIGINT/SIGTERM\n"
         "  --save-every N       also save every N steps\n"
+        "  --save-best FILE     keep the checkpoint of the best test accuracy seen (each test:\n"
+        "                       --eval-every N and the last)\n"
         "  --resume FILE        continue the run saved in FILE (its recipe; --epochs may extend it)\n"
         "  --init FILE          start from the weights in FILE (ours or PyTorch's)\n"
         "  --detect-anomaly     check every step and name the first layer that produced NaN/Inf\n"
@@ -79,11 +110,14 @@ static int allowed(cli_command cmd, const char *option)
 {
     static const char *const train_only[] = {
         "--epochs", "--lr", "--shuffle", "--seed", "--lr-step-size", "--lr-gamma",
-        "--eval-every", "--train-limit", "--save", "--save-every", "--resume", "--init",
+        "--eval-every", "--train-limit", "--save", "--save-every", "--save-best", "--resume",
+        "--init",
         "--detect-anomaly", NULL};
     static const char *const not_train[] = {"--json", NULL};
     if (cmd == CMD_MODELS)
         return !strcmp(option, "--input") || !strcmp(option, "--classes");
+    if (cmd != CMD_TRAIN && cli_is_recipe_option(option))
+        return 0;
     if (!strcmp(option, "--input") || !strcmp(option, "--classes"))
         return 0;
     const char *const *list = cmd == CMD_TRAIN ? not_train : train_only;
@@ -91,6 +125,9 @@ static int allowed(cli_command cmd, const char *option)
         if (!strcmp(list[i], option))
             return 0;
     if (cmd == CMD_PREDICT && (!strcmp(option, "--data") || !strcmp(option, "--no-download") ||
+                               !strcmp(option, "--dataset") || !strcmp(option, "--coarse-labels") ||
+                               !strcmp(option, "--grayscale") || !strcmp(option, "--image-size") ||
+                               !strcmp(option, "--skip-bad-images") ||
                                !strcmp(option, "--mirror") || !strcmp(option, "--test-limit")))
         return 0;
     return 1;
@@ -191,6 +228,22 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
         } else if (!strcmp(a, "--data")) {
             VALUE();
             o->data_dir = v;
+        } else if (!strcmp(a, "--dataset")) {
+            VALUE();
+            if (strcmp(v, "folder") && !rt_dataset_spec_find(v))
+                return rt_error_set(err, RT_ERR_USAGE,
+                                    "--dataset: unknown data set '%s' (expected %s or folder)", v,
+                                    rt_dataset_names());
+            o->dataset = v;
+        } else if (!strcmp(a, "--coarse-labels")) {
+            o->coarse_labels = 1;
+        } else if (!strcmp(a, "--grayscale")) {
+            o->grayscale = 1;
+        } else if (!strcmp(a, "--skip-bad-images")) {
+            o->skip_bad_images = 1;
+        } else if (!strcmp(a, "--image-size")) {
+            VALUE();
+            st = rt_parse_int(a, v, 1, 8192, &o->image_size, err);
         } else if (!strcmp(a, "--no-download")) {
             o->download = 0;
         } else if (!strcmp(a, "--mirror")) {
@@ -231,13 +284,16 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
             st = rt_parse_int(a, v, 0, 1000000, &o->train.eval_every, err);
         } else if (!strcmp(a, "--train-limit")) {
             VALUE();
-            st = rt_parse_int(a, v, 1, 60000, &o->train_limit, err);
+            st = rt_parse_int(a, v, 1, 1 << 30, &o->train_limit, err);
         } else if (!strcmp(a, "--test-limit")) {
             VALUE();
-            st = rt_parse_int(a, v, 1, 10000, &o->test_limit, err);
+            st = rt_parse_int(a, v, 1, 1 << 30, &o->test_limit, err);
         } else if (!strcmp(a, "--save")) {
             VALUE();
             o->save_path = v;
+        } else if (!strcmp(a, "--save-best")) {
+            VALUE();
+            o->save_best_path = v;
         } else if (!strcmp(a, "--save-every")) {
             VALUE();
             st = rt_parse_int(a, v, 1, 1000000000, &o->save_every, err);
@@ -268,7 +324,7 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
         } else if (!strcmp(a, "--classes")) {
             VALUE();
             st = rt_parse_int(a, v, 1, 1 << 20, &o->show_classes, err);
-        } else {
+        } else if (!cli_parse_recipe_option(argc, argv, &i, o, err, &st)) {
             return rt_error_set(err, RT_ERR_USAGE, "unknown option '%s' (see --help)", a);
         }
 #undef VALUE
@@ -282,25 +338,20 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
         return rt_error_set(err, RT_ERR_USAGE, "predict needs at least one image file");
     if (o->resume_path && o->init_path)
         return rt_error_set(err, RT_ERR_USAGE, "--resume and --init cannot be used together");
+    if (o->save_best_path && o->save_path && !strcmp(o->save_best_path, o->save_path))
+        return rt_error_set(err, RT_ERR_USAGE, "--save-best and --save name the same file '%s'",
+                            o->save_path);
     if (o->save_every && !o->save_path)
         return rt_error_set(err, RT_ERR_USAGE, "--save-every needs --save FILE");
+    if ((o->grayscale || o->image_size || o->skip_bad_images) &&
+        !(o->dataset && !strcmp(o->dataset, "folder")))
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--grayscale, --image-size and --skip-bad-images are for --dataset folder");
+    if (o->recipe && o->resume_path)
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--recipe and --resume cannot be used together (the checkpoint "
+                            "keeps its recipe)");
+    if (cli_finish_recipe(o, err) != RT_OK)
+        return RT_ERR_USAGE;
     return rt_train_config_check(&o->train, err);
-}
-
-void cli_apply_given(const cli_options *o, rt_train_config *cfg)
-{
-    if (o->given & CLI_GIVEN_EPOCHS)
-        cfg->epochs = o->train.epochs;
-    if (o->given & CLI_GIVEN_BATCH_SIZE)
-        cfg->batch_size = o->train.batch_size;
-    if (o->given & CLI_GIVEN_LR)
-        cfg->lr = o->train.lr;
-    if (o->given & CLI_GIVEN_SHUFFLE)
-        cfg->shuffle = o->train.shuffle;
-    if (o->given & CLI_GIVEN_SEED)
-        cfg->seed = o->train.seed;
-    if (o->given & CLI_GIVEN_LR_STEP_SIZE)
-        cfg->lr_step_size = o->train.lr_step_size;
-    if (o->given & CLI_GIVEN_LR_GAMMA)
-        cfg->lr_gamma = o->train.lr_gamma;
 }

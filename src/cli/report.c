@@ -27,6 +27,10 @@ void cli_report_test_result(cli_report *r, const rt_eval_result *res)
     cli_report_clear(r);
     /* the seed's f-string, trailing space after the colon included */
     fprintf(r->out, "Test result: \n Accuracy:%s%%,Avg loss:%s\n", acc, loss);
+    if (r->top5) {
+        rt_format_python_float(res->accuracy5, acc, sizeof acc);
+        fprintf(r->out, " Top-5 accuracy:%s%%\n", acc);
+    }
     fflush(r->out);
 }
 

@@ -7,6 +7,9 @@
  *   v = fma(c * g, g, v * beta2)          mul_ then addcmul_
  *   p = p + (s * m) / (sqrt(v) / k + eps) addcdiv_
  * so that given the same gradients the parameters match bit for bit.
+ * AdamW (cfg->decoupled) first shrinks the weight, p = p * (1 - lr * wd)
+ * with the factor computed in double and rounded once (param.mul_), and
+ * leaves the gradient alone.
  * A NaN or Inf gradient, second moment or new weight records the step in
  * state->nonfinite_step. */
 #include <math.h>
@@ -24,7 +27,10 @@ rt_status cpu_adam(void *vctx, size_t count, float *params, const float *grads, 
     float bias2_sqrt = (float)sqrt(bias2);
     float w1 = (float)(1.0 - (double)cfg->beta1);
     float w2 = (float)(1.0 - (double)cfg->beta2);
-    float beta2 = cfg->beta2, eps = cfg->eps, decay = cfg->weight_decay;
+    float beta2 = cfg->beta2, eps = cfg->eps;
+    float decay = cfg->decoupled ? 0.0f : cfg->weight_decay;
+    float shrink = cfg->decoupled ? (float)(1.0 - (double)state->lr * (double)cfg->weight_decay)
+                                  : 1.0f;
     int nonfinite = 0;
     #pragma omp parallel for num_threads(cpu_team(ctx, 16.0 * count)) schedule(static) reduction(| : nonfinite)
     for (size_t i = 0; i < count; i++) {
@@ -35,6 +41,8 @@ rt_status cpu_adam(void *vctx, size_t count, float *params, const float *grads, 
         /* torch.lerp: start + w * (end - start) for w < 0.5, else end - (end - start) * (1 - w) */
         m[i] = w1 < 0.5f ? fmaf(w1, g - m[i], m[i]) : g - (g - m[i]) * (1.0f - w1);
         v[i] = fmaf(w2 * g, g, v[i] * beta2);
+        if (shrink != 1.0f)
+            params[i] *= shrink;
         float denom = sqrtf(v[i]) / bias2_sqrt + eps;
         params[i] = params[i] + (neg_step * m[i]) / denom;
         /* finite gradients can still overflow v (their squares) or the weights */

@@ -121,6 +121,7 @@ static const rt_backend_ops CPU_OPS = {
     .memory_total = cpu_memory_total,
     .run_step = cpu_run_step,
     .load_batch = cpu_load_batch,
+    .load_batch_transformed = cpu_load_batch_transformed,
     .conv_forward = cpu_conv_forward,
     .conv_backward_data = cpu_conv_backward_data,
     .conv_backward_filter = cpu_conv_backward_filter,
@@ -143,6 +144,8 @@ static const rt_backend_ops CPU_OPS = {
     .linear_backward_params = cpu_linear_backward_params,
     .softmax_cross_entropy = cpu_softmax_cross_entropy,
     .adam = cpu_adam,
+    .sgd = cpu_sgd,
+    .lr_from_table = cpu_lr_from_table,
     .step_advance = cpu_step_advance,
 };
 

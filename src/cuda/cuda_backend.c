@@ -484,6 +484,7 @@ static const rt_backend_ops CUDA_OPS = {
     .memory_total = cuda_memory_total,
     .run_step = cuda_run_step,
     .load_batch = cuda_load_batch,
+    .load_batch_transformed = cuda_load_batch_transformed,
     .conv_forward = cuda_conv_forward,
     .conv_backward_data = cuda_conv_backward_data,
     .conv_backward_filter = cuda_conv_backward_filter,
@@ -506,6 +507,8 @@ static const rt_backend_ops CUDA_OPS = {
     .linear_backward_params = cuda_linear_backward_params,
     .softmax_cross_entropy = cuda_softmax_cross_entropy,
     .adam = cuda_adam,
+    .sgd = cuda_sgd,
+    .lr_from_table = cuda_lr_from_table,
     .step_advance = cuda_step_advance,
 };
 

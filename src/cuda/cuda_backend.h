@@ -131,9 +131,16 @@ rt_status cuda_batchnorm_forward(void *ctx, const rt_batchnorm *bn, int training
 rt_status cuda_batchnorm_backward(void *ctx, const rt_batchnorm *bn, const float *x,
                                   const float *y, const float *dy, float *dx, float *dweight,
                                   float *dbias);
-rt_status cuda_softmax_cross_entropy(void *ctx, int n, int classes, const float *logits,
-                                     const int32_t *labels, float *dlogits,
+rt_status cuda_softmax_cross_entropy(void *ctx, int n, int classes, float smoothing,
+                                     const float *logits, const int32_t *labels, float *dlogits,
                                      rt_step_state *state);
+rt_status cuda_load_batch_transformed(void *ctx, const uint8_t *images, const uint8_t *labels,
+                                      const int32_t *order, int n, const rt_batch_transform *tf,
+                                      const rt_step_state *state, float *x, int32_t *y);
+rt_status cuda_sgd(void *ctx, size_t count, float *params, const float *grads, float *buf,
+                   const rt_sgd_config *cfg, rt_step_state *state);
+rt_status cuda_lr_from_table(void *ctx, const float *table, int64_t length,
+                             rt_step_state *state);
 rt_status cuda_adam(void *ctx, size_t count, float *params, const float *grads, float *m,
                     float *v, const rt_adam_config *cfg, rt_step_state *state);
 rt_status cuda_step_advance(void *ctx, rt_step_state *state, int n, int optimizer_step);

@@ -14,6 +14,16 @@ rt_status cuda_load_batch(void *vctx, const uint8_t *images, const uint8_t *labe
     return RT_OK;
 }
 
+rt_status cuda_load_batch_transformed(void *vctx, const uint8_t *images, const uint8_t *labels,
+                                      const int32_t *order, int n, const rt_batch_transform *tf,
+                                      const rt_step_state *state, float *x, int32_t *y)
+{
+    cuda_ctx *ctx = vctx;
+    CUDA_TRY(ctx, rtk_load_batch_transformed(images, labels, order, n, *tf, state, x, y,
+                                             ctx->stream));
+    return RT_OK;
+}
+
 rt_status cuda_maxpool2_forward(void *vctx, int n, int c, int h, int w, int relu, const float *x,
                                 float *y)
 {
@@ -133,14 +143,14 @@ rt_status cuda_batchnorm_backward(void *vctx, const rt_batchnorm *bn, const floa
     return RT_OK;
 }
 
-rt_status cuda_softmax_cross_entropy(void *vctx, int n, int classes, const float *logits,
-                                     const int32_t *labels, float *dlogits,
+rt_status cuda_softmax_cross_entropy(void *vctx, int n, int classes, float smoothing,
+                                     const float *logits, const int32_t *labels, float *dlogits,
                                      rt_step_state *state)
 {
     cuda_ctx *ctx = vctx;
     /* a bad label cannot be returned from here: the kernel records it and
      * the next download or synchronize reports it (RT_ERR_USAGE) */
-    CUDA_TRY(ctx, rtk_softmax_xent(logits, labels, dlogits, n, classes, state, ctx->dev_err,
+    CUDA_TRY(ctx, rtk_softmax_xent(logits, labels, dlogits, n, classes, smoothing, state, ctx->dev_err,
                                    ctx->stream));
     return RT_OK;
 }
@@ -150,6 +160,22 @@ rt_status cuda_adam(void *vctx, size_t count, float *params, const float *grads,
 {
     cuda_ctx *ctx = vctx;
     CUDA_TRY(ctx, rtk_adam(params, grads, m, v, count, *cfg, state, ctx->stream));
+    return RT_OK;
+}
+
+rt_status cuda_sgd(void *vctx, size_t count, float *params, const float *grads, float *buf,
+                   const rt_sgd_config *cfg, rt_step_state *state)
+{
+    cuda_ctx *ctx = vctx;
+    CUDA_TRY(ctx, rtk_sgd(params, grads, buf, count, *cfg, state, ctx->stream));
+    return RT_OK;
+}
+
+rt_status cuda_lr_from_table(void *vctx, const float *table, int64_t length,
+                             rt_step_state *state)
+{
+    cuda_ctx *ctx = vctx;
+    CUDA_TRY(ctx, rtk_lr_from_table(table, length, state, ctx->stream));
     return RT_OK;
 }
 

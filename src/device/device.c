@@ -204,6 +204,28 @@ rt_status rt_op_load_batch(rt_device *dev, const uint8_t *images, const uint8_t 
     return BACKEND(dev)->load_batch(CTX(dev), images, labels, order, pixels, n, state, x, y);
 }
 
+static int transform_ok(const rt_batch_transform *tf)
+{
+    if (!tf || tf->channels < 1 || tf->channels > RT_MAX_CHANNELS || tf->height < 1 ||
+        tf->width < 1 || tf->crop_pad < 0 || tf->crop_pad > tf->height ||
+        tf->crop_pad > tf->width)
+        return 0;
+    for (int c = 0; tf->normalize && c < tf->channels; c++)
+        if (!(tf->std[c] > 0.0f) || tf->mean[c] != tf->mean[c])
+            return 0;
+    return 1;
+}
+
+rt_status rt_op_load_batch_transformed(rt_device *dev, const uint8_t *images,
+                                       const uint8_t *labels, const int32_t *order, int n,
+                                       const rt_batch_transform *tf, const rt_step_state *state,
+                                       float *x, int32_t *y)
+{
+    CHECK_ARG(dev, images && labels && state && x && y && n > 0 && transform_ok(tf));
+    return BACKEND(dev)->load_batch_transformed(CTX(dev), images, labels, order, n, tf, state,
+                                                x, y);
+}
+
 rt_status rt_op_conv_forward(rt_device *dev, const rt_conv_shape *s, const float *x,
                              const float *w, const float *b, float *y)
 {
@@ -354,8 +376,19 @@ rt_status rt_op_softmax_cross_entropy(rt_device *dev, int n, int classes, const 
                                       rt_step_state *state)
 {
     CHECK_ARG(dev, n > 0 && classes > 0 && logits && labels && state);
-    return BACKEND(dev)->softmax_cross_entropy(CTX(dev), n, classes, logits, labels, dlogits,
-                                               state);
+    return BACKEND(dev)->softmax_cross_entropy(CTX(dev), n, classes, 0.0f, logits, labels,
+                                               dlogits, state);
+}
+
+rt_status rt_op_softmax_cross_entropy_smoothed(rt_device *dev, int n, int classes,
+                                               float smoothing, const float *logits,
+                                               const int32_t *labels, float *dlogits,
+                                               rt_step_state *state)
+{
+    CHECK_ARG(dev, n > 0 && classes > 0 && smoothing >= 0.0f && smoothing <= 1.0f && logits &&
+                       labels && state);
+    return BACKEND(dev)->softmax_cross_entropy(CTX(dev), n, classes, smoothing, logits, labels,
+                                               dlogits, state);
 }
 
 rt_status rt_op_adam(rt_device *dev, size_t count, float *params, const float *grads, float *m,
@@ -363,6 +396,20 @@ rt_status rt_op_adam(rt_device *dev, size_t count, float *params, const float *g
 {
     CHECK_ARG(dev, count > 0 && params && grads && m && v && cfg && state);
     return BACKEND(dev)->adam(CTX(dev), count, params, grads, m, v, cfg, state);
+}
+
+rt_status rt_op_sgd(rt_device *dev, size_t count, float *params, const float *grads, float *buf,
+                    const rt_sgd_config *cfg, rt_step_state *state)
+{
+    CHECK_ARG(dev, count > 0 && params && grads && cfg && state && (buf || cfg->momentum == 0.0f));
+    return BACKEND(dev)->sgd(CTX(dev), count, params, grads, buf, cfg, state);
+}
+
+rt_status rt_op_lr_from_table(rt_device *dev, const float *table, int64_t length,
+                              rt_step_state *state)
+{
+    CHECK_ARG(dev, table && length > 0 && state);
+    return BACKEND(dev)->lr_from_table(CTX(dev), table, length, state);
 }
 
 rt_status rt_op_step_advance(rt_device *dev, rt_step_state *state, int n, int optimizer_step)

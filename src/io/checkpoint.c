@@ -5,8 +5,10 @@
  * state_dict order. Metadata (all values strings):
  *
  *   format                         "pt"
- *   resnet_train.format_version    "2" ("1": the seed's network, no
- *                                  "network" key; still read)
+ *   resnet_train.format_version    "3" ("2": no recipe keys past
+ *                                  lr_gamma, read as the seed's recipe;
+ *                                  "1": the seed's network, no
+ *                                  "network" key; both still read)
  *   resnet_train.network           the network's description, canonical JSON
  *   resnet_train.epochs            config.epochs             0..1000000
  *   resnet_train.batch_size        config.batch_size         1..65536
@@ -19,6 +21,15 @@
  *   resnet_train.seed              config.seed               decimal u64
  *   resnet_train.lr_step_size      config.lr_step_size       >= 0
  *   resnet_train.lr_gamma          config.lr_gamma           > 0     ("%.9g")
+ *   (format 3:)
+ *   resnet_train.optimizer         config.optimizer          adam, adamw or sgd
+ *   resnet_train.momentum, dampening, nesterov, no_decay_norm_bias,
+ *                schedule (a name), schedule_per_step, milestones ("a,b"),
+ *                eta_min, pct_start, div_factor, final_div_factor, warmup,
+ *                warmup_start, label_smoothing, crop_pad, flip, normalize,
+ *                mean0..3, std0..3: the rt_train_config fields of those
+ *                names (adam_weight_decay is every optimiser's decay; for
+ *                SGD adam_m holds the momentum buffer)
  *   resnet_train.epoch             position.epoch            0..epochs
  *   resnet_train.cursor            position.cursor           >= 0
  *   resnet_train.steps             position.steps            >= 0
@@ -51,10 +62,17 @@
 
 #define PREFIX "resnet_train."
 
-typedef enum field_kind { K_INT, K_I32, K_I64, K_U64, K_FLOAT } field_kind;
+/* K_NAME: an enum stored as its name (names[0..hi]); K_LIST: the
+ * milestones, comma-separated. */
+typedef enum field_kind { K_INT, K_I32, K_I64, K_U64, K_FLOAT, K_NAME, K_LIST } field_kind;
 
 /* How a float must compare with its bounds. */
-typedef enum float_range { R_POSITIVE, R_NONNEGATIVE, R_UNIT /* [0, 1) */ } float_range;
+typedef enum float_range {
+    R_POSITIVE,
+    R_NONNEGATIVE,
+    R_UNIT /* [0, 1) */,
+    R_FINITE,
+} float_range;
 
 typedef struct field {
     const char *key; /* after PREFIX */
@@ -62,25 +80,57 @@ typedef struct field {
     size_t offset; /* in rt_checkpoint */
     int64_t lo, hi; /* integers */
     float_range range; /* floats */
+    int optional; /* added in format 3: a file without it has the default */
+    const char *const *names; /* K_NAME */
 } field;
+
+static const char *const OPTIMIZER_NAMES[] = {"adam", "adamw", "sgd"};
+static const char *const SCHEDULE_NAMES[] = {"constant", "step", "multistep", "cosine",
+                                             "onecycle"};
 
 #define OFF(member) offsetof(rt_checkpoint, member)
 
 static const field FIELDS[] = {
-    {"epochs", K_INT, OFF(config.epochs), 0, 1000000, 0},
-    {"batch_size", K_INT, OFF(config.batch_size), 1, 65536, 0},
-    {"lr", K_FLOAT, OFF(config.lr), 0, 0, R_POSITIVE},
-    {"adam_beta1", K_FLOAT, OFF(config.adam.beta1), 0, 0, R_UNIT},
-    {"adam_beta2", K_FLOAT, OFF(config.adam.beta2), 0, 0, R_UNIT},
-    {"adam_eps", K_FLOAT, OFF(config.adam.eps), 0, 0, R_POSITIVE},
-    {"adam_weight_decay", K_FLOAT, OFF(config.adam.weight_decay), 0, 0, R_NONNEGATIVE},
-    {"shuffle", K_INT, OFF(config.shuffle), 0, 1, 0},
-    {"seed", K_U64, OFF(config.seed), 0, 0, 0},
-    {"lr_step_size", K_INT, OFF(config.lr_step_size), 0, INT_MAX, 0},
-    {"lr_gamma", K_FLOAT, OFF(config.lr_gamma), 0, 0, R_POSITIVE},
-    {"epoch", K_I32, OFF(position.epoch), 0, 1000000, 0},
-    {"cursor", K_I32, OFF(position.cursor), 0, INT32_MAX, 0},
-    {"steps", K_I64, OFF(position.steps), 0, INT64_MAX, 0},
+    {"epochs", K_INT, OFF(config.epochs), 0, 1000000, 0, 0, NULL},
+    {"batch_size", K_INT, OFF(config.batch_size), 1, 65536, 0, 0, NULL},
+    {"lr", K_FLOAT, OFF(config.lr), 0, 0, R_POSITIVE, 0, NULL},
+    {"adam_beta1", K_FLOAT, OFF(config.adam.beta1), 0, 0, R_UNIT, 0, NULL},
+    {"adam_beta2", K_FLOAT, OFF(config.adam.beta2), 0, 0, R_UNIT, 0, NULL},
+    {"adam_eps", K_FLOAT, OFF(config.adam.eps), 0, 0, R_POSITIVE, 0, NULL},
+    {"adam_weight_decay", K_FLOAT, OFF(config.adam.weight_decay), 0, 0, R_NONNEGATIVE, 0, NULL},
+    {"shuffle", K_INT, OFF(config.shuffle), 0, 1, 0, 0, NULL},
+    {"seed", K_U64, OFF(config.seed), 0, 0, 0, 0, NULL},
+    {"lr_step_size", K_INT, OFF(config.lr_step_size), 0, INT_MAX, 0, 0, NULL},
+    {"lr_gamma", K_FLOAT, OFF(config.lr_gamma), 0, 0, R_POSITIVE, 0, NULL},
+    {"optimizer", K_NAME, OFF(config.optimizer), 0, 2, 0, 1, OPTIMIZER_NAMES},
+    {"momentum", K_FLOAT, OFF(config.momentum), 0, 0, R_UNIT, 1, NULL},
+    {"dampening", K_FLOAT, OFF(config.dampening), 0, 0, R_NONNEGATIVE, 1, NULL},
+    {"nesterov", K_INT, OFF(config.nesterov), 0, 1, 0, 1, NULL},
+    {"no_decay_norm_bias", K_INT, OFF(config.no_decay_norm_bias), 0, 1, 0, 1, NULL},
+    {"schedule", K_NAME, OFF(config.schedule), 0, 4, 0, 1, SCHEDULE_NAMES},
+    {"schedule_per_step", K_INT, OFF(config.schedule_per_step), 0, 1, 0, 1, NULL},
+    {"milestones", K_LIST, OFF(config.milestones), 0, 0, 0, 1, NULL},
+    {"eta_min", K_FLOAT, OFF(config.eta_min), 0, 0, R_NONNEGATIVE, 1, NULL},
+    {"pct_start", K_FLOAT, OFF(config.pct_start), 0, 0, R_UNIT, 1, NULL},
+    {"div_factor", K_FLOAT, OFF(config.div_factor), 0, 0, R_POSITIVE, 1, NULL},
+    {"final_div_factor", K_FLOAT, OFF(config.final_div_factor), 0, 0, R_POSITIVE, 1, NULL},
+    {"warmup", K_INT, OFF(config.warmup), 0, 1 << 30, 0, 1, NULL},
+    {"warmup_start", K_FLOAT, OFF(config.warmup_start), 0, 0, R_POSITIVE, 1, NULL},
+    {"label_smoothing", K_FLOAT, OFF(config.label_smoothing), 0, 0, R_UNIT, 1, NULL},
+    {"crop_pad", K_INT, OFF(config.crop_pad), 0, 64, 0, 1, NULL},
+    {"flip", K_INT, OFF(config.flip), 0, 1, 0, 1, NULL},
+    {"normalize", K_INT, OFF(config.normalize), 0, 1, 0, 1, NULL},
+    {"mean0", K_FLOAT, OFF(config.mean[0]), 0, 0, R_FINITE, 1, NULL},
+    {"mean1", K_FLOAT, OFF(config.mean[1]), 0, 0, R_FINITE, 1, NULL},
+    {"mean2", K_FLOAT, OFF(config.mean[2]), 0, 0, R_FINITE, 1, NULL},
+    {"mean3", K_FLOAT, OFF(config.mean[3]), 0, 0, R_FINITE, 1, NULL},
+    {"std0", K_FLOAT, OFF(config.std[0]), 0, 0, R_POSITIVE, 1, NULL},
+    {"std1", K_FLOAT, OFF(config.std[1]), 0, 0, R_POSITIVE, 1, NULL},
+    {"std2", K_FLOAT, OFF(config.std[2]), 0, 0, R_POSITIVE, 1, NULL},
+    {"std3", K_FLOAT, OFF(config.std[3]), 0, 0, R_POSITIVE, 1, NULL},
+    {"epoch", K_I32, OFF(position.epoch), 0, 1000000, 0, 0, NULL},
+    {"cursor", K_I32, OFF(position.cursor), 0, INT32_MAX, 0, 0, NULL},
+    {"steps", K_I64, OFF(position.steps), 0, INT64_MAX, 0, 0, NULL},
 };
 #define NFIELDS ((int)(sizeof FIELDS / sizeof FIELDS[0]))
 
@@ -95,6 +145,7 @@ static const char *range_text(float_range r)
     case R_POSITIVE: return "must be > 0";
     case R_NONNEGATIVE: return "must be >= 0";
     case R_UNIT: return "must be in [0, 1)";
+    case R_FINITE: return "must be finite";
     }
     return "";
 }
@@ -107,6 +158,7 @@ static int float_in_range(float v, float_range r)
     case R_POSITIVE: return v > 0.0f;
     case R_NONNEGATIVE: return v >= 0.0f;
     case R_UNIT: return v >= 0.0f && v < 1.0f;
+    case R_FINITE: return 1;
     }
     return 0;
 }
@@ -115,7 +167,8 @@ static int64_t get_int(const rt_checkpoint *ck, const field *f)
 {
     const char *p = (const char *)ck + f->offset;
     switch (f->kind) {
-    case K_INT: return *(const int *)(const void *)p;
+    case K_INT:
+    case K_NAME: return *(const int *)(const void *)p;
     case K_I32: return *(const int32_t *)(const void *)p;
     case K_I64: return *(const int64_t *)(const void *)p;
     default: return 0;
@@ -126,7 +179,8 @@ static void set_int(rt_checkpoint *ck, const field *f, int64_t v)
 {
     char *p = (char *)ck + f->offset;
     switch (f->kind) {
-    case K_INT: *(int *)(void *)p = (int)v; break;
+    case K_INT:
+    case K_NAME: *(int *)(void *)p = (int)v; break;
     case K_I32: *(int32_t *)(void *)p = (int32_t)v; break;
     case K_I64: *(int64_t *)(void *)p = v; break;
     default: break;
@@ -226,7 +280,7 @@ static rt_status check_training_state(const char *path, const rt_checkpoint *ck,
             if (!float_in_range(v, f->range))
                 return rt_error_set(err, RT_ERR_FORMAT, "%s: %s" PREFIX "%s = %.9g %s", path, verb,
                                     f->key, (double)v, range_text(f->range));
-        } else if (f->kind != K_U64) {
+        } else if (f->kind != K_U64 && f->kind != K_LIST) {
             int64_t v = get_int(ck, f);
             if (v < f->lo || v > f->hi)
                 return rt_error_set(err, RT_ERR_FORMAT,
@@ -275,7 +329,7 @@ typedef struct meta {
     const char *keys[NFIELDS + NOTHER + 2];
     const char *values[NFIELDS + NOTHER + 2];
     char keybuf[NFIELDS + NOTHER + 2][64];
-    char valbuf[NFIELDS + NOTHER + 2][96];
+    char valbuf[NFIELDS + NOTHER + 2][192];
     int n;
 } meta;
 
@@ -309,6 +363,15 @@ static void recipe_metadata(const rt_checkpoint *ck, meta *m)
         if (f->kind == K_FLOAT) {
             char text[32];
             rt_io_format_float(text, sizeof text, *(const float *)(const void *)p);
+            meta_add_own(m, key, "%s", text);
+        } else if (f->kind == K_NAME) {
+            meta_add(m, key, f->names[get_int(ck, f)]);
+        } else if (f->kind == K_LIST) {
+            char text[192] = "";
+            size_t used = 0;
+            for (int k = 0; k < ck->config.milestone_count && used < sizeof text; k++)
+                used += (size_t)snprintf(text + used, sizeof text - used, "%s%d", k ? "," : "",
+                                         ck->config.milestones[k]);
             meta_add_own(m, key, "%s", text);
         } else if (f->kind == K_U64) {
             meta_add_own(m, key, "%" PRIu64, *(const uint64_t *)(const void *)p);
@@ -509,19 +572,67 @@ static rt_status bad_value(const char *path, const char *key, const char *value,
     return rt_error_set(err, RT_ERR_FORMAT, "%s: metadata %s = \"%s\" %s", path, key, shown, why);
 }
 
+/* "", or "a,b,c": increasing positive integers, at most RT_MAX_MILESTONES. */
+static int parse_milestones(const char *v, rt_train_config *cfg)
+{
+    int n = 0;
+    cfg->milestone_count = 0;
+    if (!*v)
+        return 1;
+    const char *p = v;
+    for (;;) {
+        char item[24];
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof item || n == RT_MAX_MILESTONES)
+            return 0;
+        memcpy(item, p, len);
+        item[len] = '\0';
+        int64_t x;
+        if (!parse_i64(item, &x) || x < 1 || x > INT_MAX ||
+            (n > 0 && x <= cfg->milestones[n - 1]))
+            return 0;
+        cfg->milestones[n++] = (int)x;
+        p += len;
+        if (!*p)
+            break;
+        p++;
+    }
+    cfg->milestone_count = n;
+    return 1;
+}
+
 /* The recipe, the position and the moments. */
 static rt_status load_training_state(const char *path, const rt_safetensors *f, int version,
                                      rt_checkpoint *ck, rt_error *err)
 {
     char key[96];
+    /* what a file from before format 3 did not record: the seed's recipe */
+    rt_train_config_default(&ck->config);
+    ck->config.eval_every = 0; /* not the recipe's: left zero */
+    ck->config.log_every = 0;
     for (int i = 0; i < NFIELDS; i++) {
         const field *fd = &FIELDS[i];
         snprintf(key, sizeof key, PREFIX "%s", fd->key);
         const char *v = rt_safetensors_metadata(f, key);
+        if (!v && fd->optional && version < 3)
+            continue;
         if (!v)
             return rt_error_set(err, RT_ERR_FORMAT, "%s: metadata %s is missing", path, key);
         char *p = (char *)ck + fd->offset;
-        if (fd->kind == K_FLOAT) {
+        if (fd->kind == K_NAME) {
+            int found = -1;
+            for (int k = 0; k <= fd->hi && found < 0; k++)
+                if (!strcmp(v, fd->names[k]))
+                    found = k;
+            if (found < 0)
+                return bad_value(path, key, v, "is not a known name", err);
+            set_int(ck, fd, found);
+        } else if (fd->kind == K_LIST) {
+            if (!parse_milestones(v, &ck->config))
+                return bad_value(path, key, v,
+                                 "is not up to 16 increasing positive comma-separated counts",
+                                 err);
+        } else if (fd->kind == K_FLOAT) {
             float x;
             if (!rt_io_parse_float(v, &x))
                 return bad_value(path, key, v, "is not a finite number", err);
@@ -638,7 +749,7 @@ static rt_status read_version(const char *path, const rt_safetensors *f, int *ve
     if (version64 > RT_CHECKPOINT_FORMAT_VERSION)
         return rt_error_set(err, RT_ERR_FORMAT,
                             "%s: checkpoint format version %" PRId64
-                            " is not supported (this build reads versions 1 and %d)",
+                            " is not supported (this build reads versions 1 to %d)",
                             path, version64, RT_CHECKPOINT_FORMAT_VERSION);
     *version = (int)version64;
     return RT_OK;

@@ -32,6 +32,12 @@ struct rt_trainer {
     rt_rng rng;            /* the shuffle generator */
     int order_epoch;       /* the epoch `order` was drawn for, -1 for none */
     int step_n;            /* the batch size of the step being run */
+    float *lr_table;       /* device: each step's rate, for schedules that change it */
+    int64_t lr_table_len;
+    int transformed;       /* load through train_tf/eval_tf (else the seed's byte / 255) */
+    rt_batch_transform train_tf, eval_tf;
+    int segment_count;     /* parameter runs with and without weight decay */
+    struct decay_segment { size_t offset, count; int decay; } *segments;
 };
 
 void rt_train_config_default(rt_train_config *cfg)
@@ -44,10 +50,18 @@ void rt_train_config_default(rt_train_config *cfg)
     cfg->adam.beta2 = 0.999f;
     cfg->adam.eps = 1e-8f;
     cfg->adam.weight_decay = 0.0f;
+    cfg->optimizer = RT_OPTIMIZER_ADAM;
     cfg->shuffle = 0;
     cfg->seed = 0;
     cfg->lr_step_size = 0;
     cfg->lr_gamma = 0.1f;
+    cfg->schedule = RT_SCHEDULE_CONSTANT;
+    cfg->pct_start = 0.3f;
+    cfg->div_factor = 25.0f;
+    cfg->final_div_factor = 1e4f;
+    cfg->warmup_start = 0.01f;
+    for (int c = 0; c < RT_MAX_CHANNELS; c++)
+        cfg->std[c] = 1.0f;
     cfg->eval_every = 0;
     cfg->log_every = 100;
     cfg->progress_interval = 0.0;
@@ -79,11 +93,64 @@ rt_status rt_train_config_check(const rt_train_config *cfg, rt_error *err)
                             cfg->log_every);
     const rt_adam_config *a = &cfg->adam;
     if (!(a->beta1 >= 0.0f && a->beta1 < 1.0f) || !(a->beta2 >= 0.0f && a->beta2 < 1.0f) ||
-        !(a->eps > 0.0f) || !isfinite(a->eps) || !(a->weight_decay >= 0.0f) ||
-        !isfinite(a->weight_decay))
+        !(a->eps > 0.0f) || !isfinite(a->eps))
+        return rt_error_set(err, RT_ERR_USAGE, "Adam needs 0 <= beta < 1 and eps > 0");
+    if (!(a->weight_decay >= 0.0f) || !isfinite(a->weight_decay) || a->weight_decay > 1.0f)
+        return rt_error_set(err, RT_ERR_USAGE, "--weight-decay must be in 0..1 (got %g)",
+                            (double)a->weight_decay);
+    if ((unsigned)cfg->optimizer > RT_OPTIMIZER_SGD)
+        return rt_error_set(err, RT_ERR_USAGE, "unknown optimiser %d", (int)cfg->optimizer);
+    if (!(cfg->momentum >= 0.0f && cfg->momentum < 1.0f))
+        return rt_error_set(err, RT_ERR_USAGE, "--momentum must be in [0, 1) (got %g)",
+                            (double)cfg->momentum);
+    if (!(cfg->dampening >= 0.0f && cfg->dampening <= 1.0f))
+        return rt_error_set(err, RT_ERR_USAGE, "--dampening must be in [0, 1] (got %g)",
+                            (double)cfg->dampening);
+    if (cfg->optimizer != RT_OPTIMIZER_SGD &&
+        (cfg->momentum != 0.0f || cfg->dampening != 0.0f || cfg->nesterov))
         return rt_error_set(err, RT_ERR_USAGE,
-                            "Adam needs 0 <= beta < 1, eps > 0 and weight decay >= 0");
-    return RT_OK;
+                            "--momentum, --dampening and --nesterov are SGD's (--optimizer sgd)");
+    if (cfg->nesterov && (cfg->momentum <= 0.0f || cfg->dampening != 0.0f))
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--nesterov needs a momentum above 0 and no dampening (as PyTorch)");
+    if ((unsigned)cfg->schedule > RT_SCHEDULE_ONECYCLE)
+        return rt_error_set(err, RT_ERR_USAGE, "unknown schedule %d", (int)cfg->schedule);
+    if (cfg->milestone_count < 0 || cfg->milestone_count > RT_MAX_MILESTONES)
+        return rt_error_set(err, RT_ERR_USAGE, "--milestones: at most %d", RT_MAX_MILESTONES);
+    for (int i = 0; i < cfg->milestone_count; i++)
+        if (cfg->milestones[i] < 1 || (i > 0 && cfg->milestones[i] <= cfg->milestones[i - 1]))
+            return rt_error_set(err, RT_ERR_USAGE,
+                                "--milestones must be positive and increasing (item %d is %d)",
+                                i + 1, cfg->milestones[i]);
+    if (!(cfg->eta_min >= 0.0f) || !isfinite(cfg->eta_min) || cfg->eta_min > cfg->lr)
+        return rt_error_set(err, RT_ERR_USAGE, "--eta-min must be in 0..--lr (got %g)",
+                            (double)cfg->eta_min);
+    if (!(cfg->pct_start > 0.0f && cfg->pct_start < 1.0f))
+        return rt_error_set(err, RT_ERR_USAGE, "--pct-start must be in (0, 1) (got %g)",
+                            (double)cfg->pct_start);
+    if (!(cfg->div_factor >= 1.0f) || !isfinite(cfg->div_factor) ||
+        !(cfg->final_div_factor >= 1.0f) || !isfinite(cfg->final_div_factor))
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--div-factor and --final-div-factor must be finite and >= 1");
+    if (cfg->warmup < 0)
+        return rt_error_set(err, RT_ERR_USAGE, "--warmup must be 0 or more (got %d)",
+                            cfg->warmup);
+    if (!(cfg->warmup_start > 0.0f && cfg->warmup_start <= 1.0f))
+        return rt_error_set(err, RT_ERR_USAGE, "--warmup-start must be in (0, 1] (got %g)",
+                            (double)cfg->warmup_start);
+    if (!(cfg->label_smoothing >= 0.0f && cfg->label_smoothing < 1.0f))
+        return rt_error_set(err, RT_ERR_USAGE, "--label-smoothing must be in [0, 1) (got %g)",
+                            (double)cfg->label_smoothing);
+    if (cfg->crop_pad < 0 || cfg->crop_pad > 64)
+        return rt_error_set(err, RT_ERR_USAGE, "--crop-pad must be 0..64 (got %d)",
+                            cfg->crop_pad);
+    for (int c = 0; cfg->normalize && c < RT_MAX_CHANNELS; c++)
+        if (!isfinite(cfg->mean[c]) || !(cfg->std[c] > 0.0f) || !isfinite(cfg->std[c]))
+            return rt_error_set(err, RT_ERR_USAGE,
+                                "--normalize needs finite means and positive deviations");
+    /* what can be checked without the data set's size (a schedule counted
+     * in steps is checked again when the trainer knows it) */
+    return rt_schedule_check(cfg, cfg->schedule_per_step ? 0 : 1, err);
 }
 
 static double now_seconds(void)
@@ -123,6 +190,111 @@ static rt_status upload_dataset(rt_trainer *t, const rt_dataset *set, uint8_t **
     if (rt_device_upload(t->dev, *images, set->images, (size_t)set->count * pixels) != RT_OK ||
         rt_device_upload(t->dev, *labels, set->labels, (size_t)set->count) != RT_OK)
         return device_failed(t, err);
+    return RT_OK;
+}
+
+static int steps_per_epoch(const rt_trainer *t)
+{
+    return (t->train_count + t->cfg.batch_size - 1) / t->cfg.batch_size;
+}
+
+/* Each step's learning rate, computed once and kept on the device. */
+static rt_status build_lr_table(rt_trainer *t, rt_error *err)
+{
+    int per_epoch = steps_per_epoch(t);
+    TRY(rt_schedule_check(&t->cfg, per_epoch, err));
+    if (rt_schedule_is_constant(&t->cfg))
+        return RT_OK;
+    int64_t length = (int64_t)t->cfg.epochs * per_epoch;
+    if (length < 1)
+        length = 1;
+    float *host = malloc((size_t)length * sizeof *host);
+    if (!host)
+        return rt_error_set(err, RT_ERR_NOMEM, "out of host memory for the %lld-step schedule",
+                            (long long)length);
+    for (int64_t k = 0; k < length; k++)
+        host[k] = (float)rt_schedule_lr(&t->cfg, k, per_epoch);
+    t->lr_table = rt_device_alloc(t->dev, (size_t)length * sizeof *host);
+    rt_status st = RT_OK;
+    if (!t->lr_table || rt_device_upload(t->dev, t->lr_table, host,
+                                         (size_t)length * sizeof *host) != RT_OK)
+        st = device_failed(t, err);
+    free(host);
+    t->lr_table_len = length;
+    return st;
+}
+
+/* Runs of the flat parameter buffer with and without weight decay
+ * (--no-decay-norm-bias: none on 1-D tensors, BatchNorm's and biases);
+ * each run reaches to the next run's first tensor, alignment gap included
+ * (its values stay zero under either optimiser). */
+static rt_status build_decay_segments(rt_trainer *t, rt_error *err)
+{
+    const rt_network *net = rt_model_network(t->model);
+    int count = rt_network_tensor_count(net);
+    t->segments = malloc(((size_t)count + 1) * sizeof *t->segments);
+    if (!t->segments)
+        return rt_error_set(err, RT_ERR_NOMEM, "out of host memory for the parameter groups");
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+        const rt_tensor_info *ti = rt_network_tensor(net, i);
+        if (ti->role != RT_TENSOR_PARAMETER)
+            continue;
+        int decay = ti->ndim > 1;
+        if (n > 0 && t->segments[n - 1].decay == decay)
+            continue;
+        if (n > 0)
+            t->segments[n - 1].count = ti->offset - t->segments[n - 1].offset;
+        t->segments[n].offset = n == 0 ? 0 : ti->offset;
+        t->segments[n].decay = decay;
+        n++;
+    }
+    if (n > 0)
+        t->segments[n - 1].count = rt_network_params_size(net) - t->segments[n - 1].offset;
+    t->segment_count = n;
+    return RT_OK;
+}
+
+/* The batch transforms: augmentation for training, normalisation for both. */
+static rt_status build_transforms(rt_trainer *t, rt_error *err)
+{
+    const rt_train_config *cfg = &t->cfg;
+    t->transformed = cfg->crop_pad > 0 || cfg->flip || cfg->normalize;
+    if (!t->transformed)
+        return RT_OK;
+    rt_network_input in = rt_network_input_of(rt_model_network(t->model));
+    if (in.channels > RT_MAX_CHANNELS)
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--normalize and augmentation take at most %d channels (the input "
+                            "has %d)", RT_MAX_CHANNELS, in.channels);
+    if (cfg->crop_pad > in.height || cfg->crop_pad > in.width)
+        return rt_error_set(err, RT_ERR_USAGE, "--crop-pad %d is larger than the %dx%d images",
+                            cfg->crop_pad, in.height, in.width);
+    rt_batch_transform tf;
+    memset(&tf, 0, sizeof tf);
+    tf.channels = in.channels, tf.height = in.height, tf.width = in.width;
+    tf.normalize = cfg->normalize;
+    for (int c = 0; c < RT_MAX_CHANNELS; c++) {
+        tf.mean[c] = cfg->mean[c];
+        tf.std[c] = cfg->normalize ? cfg->std[c] : 1.0f;
+    }
+    t->eval_tf = tf;
+    tf.crop_pad = cfg->crop_pad;
+    tf.flip = cfg->flip;
+    /* the augmentation stream is independent of the others */
+    tf.seed = cfg->seed ^ 0x4155474d454e54ull;
+    t->train_tf = tf;
+    return RT_OK;
+}
+
+static rt_status prepare_recipe(rt_trainer *t, int training, rt_error *err)
+{
+    TRY(build_transforms(t, err));
+    if (!training)
+        return RT_OK;
+    TRY(build_lr_table(t, err));
+    if (t->cfg.no_decay_norm_bias && t->cfg.adam.weight_decay != 0.0f)
+        TRY(build_decay_segments(t, err));
     return RT_OK;
 }
 
@@ -167,8 +339,11 @@ rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_data
     rt_step_state s = {0};
     s.nonfinite_step = -1;
     s.lr = cfg->lr;
-    if (rt_device_upload(dev, t->train_state, &s, sizeof s) != RT_OK) {
+    if (rt_device_upload(dev, t->train_state, &s, sizeof s) != RT_OK)
         st = device_failed(t, err);
+    if (st == RT_OK)
+        st = prepare_recipe(t, train != NULL, err);
+    if (st != RT_OK) {
         rt_trainer_destroy(t);
         return st;
     }
@@ -180,6 +355,8 @@ void rt_trainer_destroy(rt_trainer *t)
 {
     if (!t)
         return;
+    rt_device_free(t->dev, t->lr_table);
+    free(t->segments);
     rt_device_free(t->dev, t->eval_state);
     rt_device_free(t->dev, t->train_state);
     rt_device_free(t->dev, t->order);
@@ -223,7 +400,8 @@ static rt_status begin_epoch(rt_trainer *t, rt_error *err)
         return device_failed(t, err);
     s.cursor = t->pos.cursor;
     s.steps = t->pos.steps;
-    s.lr = epoch_lr(&t->cfg, t->pos.epoch);
+    s.lr = t->lr_table ? (float)rt_schedule_lr(&t->cfg, t->pos.steps, steps_per_epoch(t))
+                       : epoch_lr(&t->cfg, t->pos.epoch);
     s.correct = 0;
     s.batches = 0;
     s.loss_sum = 0.0;
@@ -263,22 +441,54 @@ static rt_status gradients(rt_trainer *t)
     rt_device *d = t->dev;
     rt_model *m = t->model;
     int n = t->step_n;
-    TRY(rt_op_load_batch(d, t->train_images, t->train_labels, t->cfg.shuffle ? t->order : NULL,
-                         (int)rt_model_input_size(m), n, t->train_state, rt_model_input(m),
-                         rt_model_labels(m)));
+    const int32_t *order = t->cfg.shuffle ? t->order : NULL;
+    if (t->transformed)
+        TRY(rt_op_load_batch_transformed(d, t->train_images, t->train_labels, order, n,
+                                         &t->train_tf, t->train_state, rt_model_input(m),
+                                         rt_model_labels(m)));
+    else
+        TRY(rt_op_load_batch(d, t->train_images, t->train_labels, order,
+                             (int)rt_model_input_size(m), n, t->train_state, rt_model_input(m),
+                             rt_model_labels(m)));
     TRY(rt_model_forward(m, n, 1));
-    TRY(rt_op_softmax_cross_entropy(d, n, rt_model_classes(m), rt_model_logits(m),
-                                    rt_model_labels(m), rt_model_dlogits(m), t->train_state));
+    TRY(rt_op_softmax_cross_entropy_smoothed(d, n, rt_model_classes(m), t->cfg.label_smoothing,
+                                             rt_model_logits(m), rt_model_labels(m),
+                                             rt_model_dlogits(m), t->train_state));
     return rt_model_backward(m, n);
+}
+
+/* The optimiser over one run of the flat buffers. */
+static rt_status optimise(rt_trainer *t, size_t offset, size_t count, float weight_decay)
+{
+    rt_model *m = t->model;
+    const rt_train_config *cfg = &t->cfg;
+    float *p = rt_model_params(m) + offset, *m1 = rt_model_adam_m(m) + offset;
+    const float *g = rt_model_grads(m) + offset;
+    if (cfg->optimizer == RT_OPTIMIZER_SGD) {
+        rt_sgd_config sgd = {cfg->momentum, cfg->dampening, weight_decay, cfg->nesterov};
+        return rt_op_sgd(t->dev, count, p, g, m1, &sgd, t->train_state);
+    }
+    rt_adam_config adam = cfg->adam;
+    adam.weight_decay = weight_decay;
+    adam.decoupled = cfg->optimizer == RT_OPTIMIZER_ADAMW;
+    return rt_op_adam(t->dev, count, p, g, m1, rt_model_adam_v(m) + offset, &adam,
+                      t->train_state);
 }
 
 /* The optimiser step, and the step's end. */
 static rt_status update(rt_trainer *t)
 {
     rt_model *m = t->model;
-    TRY(rt_op_adam(t->dev, rt_network_params_size(rt_model_network(m)), rt_model_params(m),
-                   rt_model_grads(m),
-                   rt_model_adam_m(m), rt_model_adam_v(m), &t->cfg.adam, t->train_state));
+    if (t->lr_table)
+        TRY(rt_op_lr_from_table(t->dev, t->lr_table, t->lr_table_len, t->train_state));
+    if (t->segments) {
+        for (int i = 0; i < t->segment_count; i++)
+            TRY(optimise(t, t->segments[i].offset, t->segments[i].count,
+                         t->segments[i].decay ? t->cfg.adam.weight_decay : 0.0f));
+    } else {
+        TRY(optimise(t, 0, rt_network_params_size(rt_model_network(m)),
+                     t->cfg.adam.weight_decay));
+    }
     return rt_op_step_advance(t->dev, t->train_state, t->step_n, 1);
 }
 
@@ -286,11 +496,6 @@ static rt_status train_step_fn(void *ctx)
 {
     TRY(gradients(ctx));
     return update(ctx);
-}
-
-static int steps_per_epoch(const rt_trainer *t)
-{
-    return (t->train_count + t->cfg.batch_size - 1) / t->cfg.batch_size;
 }
 
 /* --detect-anomaly: a step run eagerly with a check between the backward
@@ -344,11 +549,17 @@ static rt_status eval_step_fn(void *ctx)
     rt_device *d = t->dev;
     rt_model *m = t->model;
     int n = t->step_n;
-    TRY(rt_op_load_batch(d, t->test_images, t->test_labels, NULL, (int)rt_model_input_size(m),
-                         n, t->eval_state, rt_model_input(m), rt_model_labels(m)));
+    if (t->transformed)
+        TRY(rt_op_load_batch_transformed(d, t->test_images, t->test_labels, NULL, n, &t->eval_tf,
+                                         t->eval_state, rt_model_input(m), rt_model_labels(m)));
+    else
+        TRY(rt_op_load_batch(d, t->test_images, t->test_labels, NULL,
+                             (int)rt_model_input_size(m), n, t->eval_state, rt_model_input(m),
+                             rt_model_labels(m)));
     TRY(rt_model_forward(m, n, 0));
-    TRY(rt_op_softmax_cross_entropy(d, n, rt_model_classes(m), rt_model_logits(m),
-                                    rt_model_labels(m), NULL, t->eval_state));
+    TRY(rt_op_softmax_cross_entropy_smoothed(d, n, rt_model_classes(m), t->cfg.label_smoothing,
+                                             rt_model_logits(m), rt_model_labels(m), NULL,
+                                             t->eval_state));
     return rt_op_step_advance(d, t->eval_state, n, 0);
 }
 
@@ -396,6 +607,8 @@ rt_status rt_trainer_evaluate(rt_trainer *t, rt_eval_result *out, rt_error *err)
     if (rt_device_download(t->dev, &s, t->eval_state, sizeof s) != RT_OK)
         return device_failed(t, err);
     out->correct = s.correct;
+    out->correct5 = s.correct5;
+    out->accuracy5 = 100.0 * ((double)s.correct5 / (double)t->test_count);
     out->total = t->test_count;
     out->batches = s.batches;
     out->accuracy = 100.0 * ((double)s.correct / (double)t->test_count);

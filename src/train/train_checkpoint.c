@@ -29,8 +29,47 @@ const char *rt_train_config_conflict(const rt_train_config *a, const rt_train_co
     if (a->lr_gamma != b->lr_gamma)
         return "--lr-gamma";
     if (a->adam.beta1 != b->adam.beta1 || a->adam.beta2 != b->adam.beta2 ||
-        a->adam.eps != b->adam.eps || a->adam.weight_decay != b->adam.weight_decay)
-        return "Adam's betas, eps or weight decay";
+        a->adam.eps != b->adam.eps)
+        return "Adam's betas or eps";
+    if (a->adam.weight_decay != b->adam.weight_decay)
+        return "--weight-decay";
+    if (a->optimizer != b->optimizer)
+        return "--optimizer";
+    if (a->momentum != b->momentum)
+        return "--momentum";
+    if (a->dampening != b->dampening)
+        return "--dampening";
+    if (a->nesterov != b->nesterov)
+        return "--nesterov";
+    if (a->no_decay_norm_bias != b->no_decay_norm_bias)
+        return "--no-decay-norm-bias";
+    if (a->schedule != b->schedule)
+        return "--schedule";
+    if (a->schedule_per_step != b->schedule_per_step)
+        return "--schedule-per";
+    if (a->milestone_count != b->milestone_count ||
+        memcmp(a->milestones, b->milestones, sizeof a->milestones[0] * (size_t)a->milestone_count))
+        return "--milestones";
+    if (a->eta_min != b->eta_min)
+        return "--eta-min";
+    if (a->pct_start != b->pct_start || a->div_factor != b->div_factor ||
+        a->final_div_factor != b->final_div_factor)
+        return "--pct-start, --div-factor or --final-div-factor";
+    if (a->warmup != b->warmup || a->warmup_start != b->warmup_start)
+        return "--warmup or --warmup-start";
+    if (a->label_smoothing != b->label_smoothing)
+        return "--label-smoothing";
+    if (a->crop_pad != b->crop_pad)
+        return "--crop-pad";
+    if (a->flip != b->flip)
+        return "--flip";
+    if (a->normalize != b->normalize || memcmp(a->mean, b->mean, sizeof a->mean) ||
+        memcmp(a->std, b->std, sizeof a->std))
+        return "--normalize";
+    /* a schedule that spans the run changes with its length */
+    if (a->epochs != b->epochs &&
+        (a->schedule == RT_SCHEDULE_COSINE || a->schedule == RT_SCHEDULE_ONECYCLE))
+        return "--epochs (the cosine and onecycle schedules span the whole run)";
     return NULL;
 }
 

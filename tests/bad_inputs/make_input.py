@@ -686,7 +686,7 @@ def _(ck):
 
 @ck_gen("ck_meta_version")
 def _(ck):
-    ck.meta["resnet_train.format_version"] = "3"
+    ck.meta["resnet_train.format_version"] = "4"
 
 
 @ck_gen("ck_meta_lr_nan")
@@ -726,7 +726,7 @@ def _(ck):
 
 @ck_gen("ck_meta_unknown_key")
 def _(ck):
-    ck.meta["resnet_train.momentum"] = "0.9"
+    ck.meta["resnet_train.nesterov_gamma"] = "0.9"
 
 
 @gen("ck_weights_only")
@@ -1035,6 +1035,340 @@ def _moments_file(ck):
 other_gen("ck_moments_file_missing", _moments_file)
 other_gen("ck_moments_file_path", lambda ck: (_moments_file(ck), ck.meta.__setitem__(
     "resnet_train.adam_file", "../elsewhere/ck.adam-1"))[0])
+
+
+# CIFAR (tests/bad_inputs/cifar_rows.tsv): record files of the real sizes,
+# sparse and all zero (every label 0, valid) but for the bytes a row pokes
+# in, in $D/cifar-10-batches-bin or $D/cifar-100-binary; archives
+# $D/cifar-10-binary.tar.gz written with tarfile ----------------------------------------
+CIFAR10_DIR = "cifar-10-batches-bin"
+CIFAR10_FILES = ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]
+CIFAR100_DIR = "cifar-100-binary"
+CIFAR_REC = {10: 3073, 100: 3074}
+CIFAR_COUNT = {"train.bin": 50000}  # every other record file holds 10000
+
+
+def cifar_count(name):
+    return CIFAR_COUNT.get(name, 10000)
+
+
+def sparse(path, size, pokes=()):
+    """A file of size zero bytes (a hole) with (offset, byte) pokes."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for at, value in pokes:
+            f.seek(at)
+            f.write(bytes([value]))
+
+
+def cifar_folder(d, classes=10, sizes=None, pokes=None, skip=()):
+    """$D/<folder> with every record file of its real size; sizes overrides
+    a file's size, pokes adds (offset, byte) pairs, skip leaves files out."""
+    sizes, pokes = sizes or {}, pokes or {}
+    folder = os.path.join(d, CIFAR10_DIR if classes == 10 else CIFAR100_DIR)
+    os.mkdir(folder)
+    for name in (CIFAR10_FILES if classes == 10 else ["train.bin", "test.bin"]):
+        if name in skip:
+            continue
+        size = sizes.get(name, cifar_count(name) * CIFAR_REC[classes])
+        sparse(os.path.join(folder, name), size, pokes.get(name, ()))
+
+
+def tar_gz(members, cut=None, compress=True):
+    """A gzip-compressed (unless not compress) ustar archive of members:
+    (name, kind, data or link target) with kind 'file', 'dir', 'symlink' or
+    'hardlink'; data is bytes or a size (that many zero bytes, streamed)."""
+    import io
+    import tarfile
+
+    class Zeros(io.RawIOBase):
+        def __init__(self, n):
+            self.n = n
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            k = min(len(b), self.n)
+            b[:k] = bytes(k)
+            self.n -= k
+            return k
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, kind, data in members:
+            info = tarfile.TarInfo(name)
+            info.mtime = 1262304000
+            if kind == "dir":
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            elif kind in ("symlink", "hardlink"):
+                info.type = tarfile.SYMTYPE if kind == "symlink" else tarfile.LNKTYPE
+                info.linkname = data
+                tar.addfile(info)
+            elif isinstance(data, int):
+                info.size = data
+                tar.addfile(info, io.BufferedReader(Zeros(data)))
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    out = gzip.compress(raw.getvalue(), 6, mtime=0) if compress else raw.getvalue()
+    return out[:cut] if cut is not None else out
+
+
+def cifar10_members(skip=(), sizes=None):
+    sizes = sizes or {}
+    return [(CIFAR10_DIR + "/", "dir", None)] + [
+        (CIFAR10_DIR + "/" + n, "file", sizes.get(n, 10000 * 3073))
+        for n in CIFAR10_FILES if n not in skip]
+
+
+def cifar_archive(d, content):
+    write(os.path.join(d, "cifar-10-binary.tar.gz"), content)
+
+
+@gen("cifar_good")
+def _(d):  # the control: real-size zero files (valid) in the unpacked folder
+    cifar_folder(d)
+
+
+@gen("cifar_good_archive")
+def _(d):  # the control: the same in the archive (all zero: compresses to 180 KB)
+    cifar_archive(d, tar_gz(cifar10_members()))
+
+
+@gen("cifar100_good")
+def _(d):
+    cifar_folder(d, 100)
+
+
+@gen("cifar_missing")
+def _(d):  # neither the folder nor the archive
+    pass
+
+
+@gen("cifar_file_missing")
+def _(d):
+    cifar_folder(d, skip=("test_batch.bin",))
+
+
+@gen("cifar_empty")
+def _(d):
+    cifar_folder(d, sizes={"data_batch_2.bin": 0})
+
+
+@gen("cifar_not_whole")
+def _(d):  # 100 bytes short: not a whole number of records
+    cifar_folder(d, sizes={"data_batch_1.bin": 10000 * 3073 - 100})
+
+
+@gen("cifar_short")
+def _(d):  # one record short (a whole number of records, the wrong count)
+    cifar_folder(d, sizes={"test_batch.bin": 9999 * 3073})
+
+
+@gen("cifar_long")
+def _(d):  # one record too many
+    cifar_folder(d, sizes={"data_batch_5.bin": 10001 * 3073})
+
+
+@gen("cifar_label_10")
+def _(d):
+    cifar_folder(d, pokes={"data_batch_3.bin": [(777 * 3073, 10)]})
+
+
+@gen("cifar_label_255")
+def _(d):  # the last record of the test file
+    cifar_folder(d, pokes={"test_batch.bin": [(9999 * 3073, 255)]})
+
+
+@gen("cifar100_fine_100")
+def _(d):
+    cifar_folder(d, 100, pokes={"train.bin": [(5 * 3074 + 1, 100)]})
+
+
+@gen("cifar100_coarse_20")
+def _(d):
+    cifar_folder(d, 100, pokes={"test.bin": [(0, 20)]})
+
+
+@gen("cifar100_as_cifar10")
+def _(d):  # CIFAR-100's training file where CIFAR-10's first batch belongs
+    cifar_folder(d, sizes={"data_batch_1.bin": 50000 * 3074})
+
+
+@gen("cifar_archive_garbage")
+def _(d):
+    cifar_archive(d, b"<html><body>404 Not Found</body></html>\n")
+
+
+@gen("cifar_archive_empty")
+def _(d):
+    cifar_archive(d, b"")
+
+
+@gen("cifar_archive_truncated")
+def _(d):  # a download that stopped at half
+    whole = tar_gz(cifar10_members())
+    cifar_archive(d, whole[:len(whole) // 2])
+
+
+@gen("cifar_archive_traversal")
+def _(d):
+    cifar_archive(d, tar_gz([("../evil.bin", "file", b"evil\n")] + cifar10_members()))
+
+
+@gen("cifar_archive_absolute")
+def _(d):
+    cifar_archive(d, tar_gz([("/tmp/evil.bin", "file", b"evil\n")] + cifar10_members()))
+
+
+@gen("cifar_archive_symlink")
+def _(d):  # a record file that is a link to /etc/passwd
+    cifar_archive(d, tar_gz([(CIFAR10_DIR + "/", "dir", None),
+                             (CIFAR10_DIR + "/data_batch_1.bin", "symlink", "/etc/passwd")]))
+
+
+@gen("cifar_archive_hardlink")
+def _(d):
+    cifar_archive(d, tar_gz([(CIFAR10_DIR + "/", "dir", None),
+                             (CIFAR10_DIR + "/data_batch_1.bin", "hardlink", "/etc/passwd")]))
+
+
+@gen("cifar_archive_oversized")
+def _(d):  # a record file one record too big
+    cifar_archive(d, tar_gz(cifar10_members(sizes={"data_batch_2.bin": 10001 * 3073})))
+
+
+@gen("cifar_archive_member_missing")
+def _(d):
+    cifar_archive(d, tar_gz(cifar10_members(skip=("data_batch_4.bin",))))
+
+
+@gen("cifar_archive_too_many")
+def _(d):  # 70 folders
+    cifar_archive(d, tar_gz([(CIFAR10_DIR + "/x%02d/" % i, "dir", None) for i in range(70)]))
+
+
+# image folders (torchvision's ImageFolder, --dataset folder): $D/data holds
+# train/<class>/ and val/<class>/ -- the rows are in folder_rows.tsv ---------------
+# a 16x16 RGB JPEG written once by PIL (quality 85): the standard library
+# cannot encode JPEG
+FOLDER_JPEG = base64.b64decode(
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAUDBAQEAwUEBAQFBQUGBwwIBwcHBw8LCwkMEQ8SEhEPERETFhwX"
+    "ExQaFRERGCEYGh0dHx8fExciJCIeJBweHx7/2wBDAQUFBQcGBw4ICA4eFBEUHh4eHh4eHh4eHh4eHh4eHh4e"
+    "Hh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh7/wAARCAAQABADASIAAhEBAxEB/8QAHwAAAQUBAQEB"
+    "AQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKB"
+    "kaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1"
+    "dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl"
+    "5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcF"
+    "BAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5"
+    "OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0"
+    "tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDwzw74Q+7+"
+    "6/SvSfDnhD7v7r9K7vw54Q+7+6/SvSfDvhD7v7r9KMNiQ4K41+H3j//Z")
+
+
+def png_rgb(w, h, seed):
+    """A w x h 8-bit RGB PNG of noise."""
+    rng = random.Random(seed)
+    rows = b"".join(b"\x00" + bytes(rng.randrange(256) for _ in range(3 * w)) for _ in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b""))
+
+
+def png_header(w, h):
+    """Only the signature and IHDR: what the loader reads to size the set."""
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+
+
+def folder_set(d, classes=("cat", "dog"), train=4, val=2, size=32, extra=None):
+    """$D/data/{train,val}/<class>/NN.png, size x size RGB; extra: {relative
+    path under $D/data: bytes} written after (None removes the file)."""
+    root = os.path.join(d, "data")
+    for split, n in (("train", train), ("val", val)):
+        for c, name in enumerate(classes):
+            folder = os.path.join(root, split, name)
+            os.makedirs(folder)
+            for i in range(n):
+                write(os.path.join(folder, "%02d.png" % i), png_rgb(size, size, 1000 * c + i))
+    for rel, content in (extra or {}).items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if content is None:
+            os.remove(path)
+        else:
+            write(path, content)
+    return root
+
+
+def folder_gen(name, **kw):
+    GEN[name] = lambda d: folder_set(d, **kw)
+
+
+folder_gen("folder_good")
+folder_gen("folder_good_mixed", extra={"train/cat/zz.jpg": FOLDER_JPEG, "val/dog/zz.JPEG": FOLDER_JPEG,
+                                       "train/dog/big.png": png_rgb(45, 37, 7)})
+folder_gen("folder_png_truncated", extra={"train/dog/01.png": png_rgb(32, 32, 1001)[:70]})
+folder_gen("folder_png_corrupt_idat", extra={"val/cat/00.png": corrupt_idat()})
+folder_gen("folder_png_huge", extra={"train/cat/02.png": png_header(100000, 100000)})
+folder_gen("folder_jpeg_truncated", extra={"train/cat/zz.jpg": FOLDER_JPEG[:300]})
+folder_gen("folder_text_as_jpg", extra={"train/dog/notes.jpg": b"not a picture\n"})
+folder_gen("folder_empty_image", extra={"val/dog/00.png": b""})
+folder_gen("folder_bmp", extra={"train/cat/x.bmp": b"BM" + struct.pack("<IHHI", 70, 0, 0, 54) + b"\0" * 62})
+folder_gen("folder_webp", extra={"train/cat/x.webp": b"RIFF\x1a\0\0\0WEBPVP8 " + b"\0" * 18})
+folder_gen("folder_tiff", extra={"val/cat/x.tif": b"II*\0\x08\0\0\0" + b"\0" * 16})
+folder_gen("folder_newline_name", extra={"train/cat/bad\nname.png": b"broken"})
+folder_gen("folder_skip_one", extra={"train/dog/01.png": png_rgb(32, 32, 1001)[:70]})
+folder_gen("folder_skip_class", extra={"val/cat/00.png": b"broken", "val/cat/01.png": b"broken"})
+folder_gen("folder_no_classes", classes=(), extra={"train/README.txt": b"no classes\n",
+                                                   "val/README.txt": b"no classes\n"})
+folder_gen("folder_empty_class", extra={"train/bird/.DS_Store": b"\0\0\0\1Bud1",
+                                        "train/bird/notes.txt": b"no pictures yet\n",
+                                        "val/bird/00.png": png_rgb(32, 32, 5)})
+folder_gen("folder_val_extra_class", extra={"val/bird/00.png": png_rgb(32, 32, 5)})
+folder_gen("folder_too_many_classes", classes=tuple("c%03d" % i for i in range(257)), train=1, val=1,
+           size=2)
+# 90 headers of 8000 x 8000: 16.1 GiB once decoded (refused before decoding)
+folder_gen("folder_memory_cap", train=44, val=1, size=1,
+           extra={"%s/%s/%02d.png" % (s, c, i): png_header(8000, 8000)
+                  for s, n in (("train", 44), ("val", 1)) for c in ("cat", "dog") for i in range(n)})
+
+
+@gen("folder_missing")
+def _(d):  # --data names a folder that is not there
+    pass
+
+
+@gen("folder_val_missing_class")
+def _(d):  # val/ has no dog/ folder at all
+    shutil.rmtree(os.path.join(folder_set(d), "val", "dog"))
+
+
+@gen("folder_no_val")
+def _(d):
+    shutil.rmtree(os.path.join(folder_set(d), "val"))
+
+
+@gen("folder_train_is_file")
+def _(d):
+    root = folder_set(d)
+    shutil.rmtree(os.path.join(root, "train"))
+    write(os.path.join(root, "train"), b"a file, not a folder\n")
+
+
+@gen("folder_symlink_loop")
+def _(d):  # train/cat/again -> .. : os.walk(followlinks=True) would never end
+    os.symlink("..", os.path.join(folder_set(d), "train", "cat", "again"))
+
+
+@gen("folder_fifo")
+def _(d):  # a FIFO named like an image must not block the loader
+    os.mkfifo(os.path.join(folder_set(d), "train", "dog", "pipe.png"))
+
+
+@gen("folder_dangling_link")
+def _(d):
+    os.symlink("nowhere.png", os.path.join(folder_set(d), "val", "dog", "gone.png"))
 
 
 def main():

@@ -21,6 +21,8 @@ set -u
 exe=$(realpath "$1")
 png=${2:-png}
 only=${3:-}
+archive=${BAD_INPUTS_ARCHIVE:-archive} # no-archive: a build without libarchive
+jpeg=${BAD_INPUTS_JPEG:-jpeg}          # no-jpeg: a build without libjpeg
 here=$(cd "$(dirname "$0")" && pwd)
 table=$here/table.tsv
 gen=$here/make_input.py
@@ -66,6 +68,12 @@ while IFS=$'\t' read -r id _category what generator needs command want expect; d
     fi
     if [[ $needs == *png* ]] && [ "$png" != png ]; then
         echo "skip $id: this build reads no PNG"; skip=$((skip + 1)); continue
+    fi
+    if [[ $needs == *jpeg* ]] && [ "$jpeg" != jpeg ]; then
+        echo "skip $id: this build reads no JPEG"; skip=$((skip + 1)); continue
+    fi
+    if [[ $needs == *archive* ]] && [ "$archive" != archive ]; then
+        echo "skip $id: this build reads no archives"; skip=$((skip + 1)); continue
     fi
     D=$root/$id
     mkdir "$D"

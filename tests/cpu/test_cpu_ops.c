@@ -532,7 +532,7 @@ static void test_adam(void)
         m[i] = v[i] = 0.0f;
         md[i] = vd[i] = 0.0;
     }
-    rt_adam_config cfg = {0.9f, 0.999f, 1e-8f, 0.0f};
+    rt_adam_config cfg = {0.9f, 0.999f, 1e-8f, 0.0f, 0};
     rt_step_state st = {0};
     st.lr = 1e-3f;
     for (int t = 1; t <= 10; t++) {

@@ -3,7 +3,11 @@
  * at an epoch's last step before the epoch was closed, after it was
  * closed), ends with the same parameters (and BatchNorm statistics and
  * counters) as the uninterrupted run: for the seed's network and the
- * small ResNet of docs/networks.md. */
+ * small ResNet of docs/networks.md, with the seed's recipe, and for the
+ * small ResNet with two others that carry more state: SGD with Nesterov
+ * momentum (its buffer), one-cycle per step, label smoothing, crops,
+ * flips and normalisation; AdamW with a warm-up then cosine per epoch and
+ * no decay on BatchNorm and biases. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +21,7 @@ enum { COUNT = 200, BATCH = 32 }; /* 7 steps an epoch, the last of 8 images */
 static rt_device *dev;
 static rt_dataset set;
 static const rt_network *net;
+static int recipe; /* 0: the seed's; 1, 2: see the top */
 
 static rt_trainer *new_trainer(void)
 {
@@ -26,6 +31,27 @@ static rt_trainer *new_trainer(void)
     cfg.batch_size = BATCH;
     cfg.shuffle = 1;
     cfg.seed = 9;
+    if (recipe == 1) {
+        cfg.optimizer = RT_OPTIMIZER_SGD;
+        cfg.lr = 0.05f;
+        cfg.momentum = 0.9f;
+        cfg.nesterov = 1;
+        cfg.adam.weight_decay = 5e-4f;
+        cfg.schedule = RT_SCHEDULE_ONECYCLE;
+        cfg.schedule_per_step = 1;
+        cfg.label_smoothing = 0.1f;
+        cfg.crop_pad = 2;
+        cfg.flip = 1;
+        cfg.normalize = 1;
+        cfg.mean[0] = 0.13f;
+        cfg.std[0] = 0.31f;
+    } else if (recipe == 2) {
+        cfg.optimizer = RT_OPTIMIZER_ADAMW;
+        cfg.adam.weight_decay = 0.05f;
+        cfg.no_decay_norm_bias = 1;
+        cfg.schedule = RT_SCHEDULE_COSINE;
+        cfg.warmup = 1;
+    }
     rt_trainer *t = NULL;
     rt_error err;
     CHECK(rt_trainer_create(dev, net, &set, &set, &cfg, &t, &err) == RT_OK);
@@ -92,8 +118,10 @@ int main(void)
     snprintf(path, sizeof path, "%s/ck.safetensors", dir);
 
     rt_network *nets[2] = {rt_test_network("seed"), rt_test_small_resnet()};
-    for (int k = 0; k < 2; k++) {
-        net = nets[k];
+    const struct { int net, recipe; } runs[] = {{0, 0}, {1, 0}, {1, 1}, {1, 2}};
+    for (int k = 0; k < 4; k++) {
+        net = nets[runs[k].net];
+        recipe = runs[k].recipe;
         rt_trainer *whole = new_trainer();
         CHECK(rt_trainer_run(whole, 0, NULL, NULL, &err) == RT_OK);
         float *expected = params_of(whole);
@@ -104,13 +132,14 @@ int main(void)
         for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
             float *got = interrupted(points[i], path);
             CHECKF(memcmp(got, expected, state_bytes()) == 0,
-                   "%s: saved after %d steps and resumed: parameters or statistics differ",
-                   rt_network_name(net), points[i]);
+                   "%s, recipe %d: saved after %d steps and resumed: parameters or statistics "
+                   "differ", rt_network_name(net), recipe, points[i]);
             free(got);
         }
         free(expected);
-        rt_network_free(nets[k]);
     }
+    rt_network_free(nets[0]);
+    rt_network_free(nets[1]);
     remove(path);
     remove(dir);
     rt_dataset_free(&set);

@@ -25,7 +25,7 @@ static float *train_two_steps(const rt_network *net, int threads, int n)
     CHECK(rt_model_init_params(m, 3, &err) == RT_OK);
     rt_rng rng;
     rt_rng_seed(&rng, 5);
-    rt_adam_config adam = {0.9f, 0.999f, 1e-8f, 0.0f};
+    rt_adam_config adam = {0.9f, 0.999f, 1e-8f, 0.0f, 0};
     rt_step_state st = {0};
     st.lr = 1e-3f;
     st.nonfinite_step = -1;

@@ -750,8 +750,8 @@ static void test_adam(void)
 {
     const size_t count = 10007;
     static const rt_adam_config CFGS[2] = {
-        {0.9f, 0.999f, 1e-8f, 0.0f},  /* the seed's: lerp weight 0.1 */
-        {0.3f, 0.99f, 1e-6f, 0.01f}, /* lerp weight 0.7 (the other branch), weight decay */
+        {0.9f, 0.999f, 1e-8f, 0.0f, 0},  /* the seed's: lerp weight 0.1 */
+        {0.3f, 0.99f, 1e-6f, 0.01f, 0}, /* lerp weight 0.7 (the other branch), weight decay */
     };
     for (int ci = 0; ci < 2; ci++) {
         float *p0 = frandom(count, -0.1f, 0.1f);

@@ -94,7 +94,7 @@ static int stepper_init(stepper *s, const char *name, rt_device *dev, int use_ru
     s->name = name;
     s->dev = dev;
     s->use_run_step = use_run_step;
-    s->adam = (rt_adam_config){0.9f, 0.999f, 1e-8f, 0.0f};
+    s->adam = (rt_adam_config){0.9f, 0.999f, 1e-8f, 0.0f, 0};
     if (rt_model_create(dev, net, 64, 1, &s->m, &err) != RT_OK ||
         rt_model_init_params(s->m, SEED, &err) != RT_OK) {
         CHECKF(0, "%s: creating the model: %s", name, err.message);

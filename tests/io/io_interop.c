@@ -60,6 +60,7 @@ int main(int argc, char **argv)
         ck.position.cursor = 640;
         ck.position.steps = 1948;
         rt_rng_seed(&ck.position.epoch_rng, 5);
+        rt_train_config_default(&ck.config);
         ck.config.epochs = 26;
         ck.config.batch_size = 64;
         ck.config.lr = 1e-3f;

@@ -56,6 +56,7 @@ static void make_checkpoint(rt_checkpoint *ck)
     ck->position.cursor = 1234;
     ck->position.steps = 5678901234LL;
     rt_rng_seed(&ck->position.epoch_rng, 99);
+    rt_train_config_default(&ck->config);
     ck->config.epochs = 26;
     ck->config.batch_size = 64;
     ck->config.lr = 0.00123456789f;
@@ -67,6 +68,22 @@ static void make_checkpoint(rt_checkpoint *ck)
     ck->config.seed = UINT64_MAX;
     ck->config.lr_step_size = 5;
     ck->config.lr_gamma = 0.1f;
+    /* format 3's */
+    ck->config.optimizer = RT_OPTIMIZER_SGD;
+    ck->config.momentum = 0.9f;
+    ck->config.nesterov = 1;
+    ck->config.schedule = RT_SCHEDULE_MULTISTEP;
+    ck->config.schedule_per_step = 1;
+    ck->config.milestones[0] = 32000;
+    ck->config.milestones[1] = 48000;
+    ck->config.milestone_count = 2;
+    ck->config.warmup = 3;
+    ck->config.label_smoothing = 0.1f;
+    ck->config.crop_pad = 4;
+    ck->config.flip = 1;
+    ck->config.normalize = 1;
+    ck->config.mean[0] = 0.4914f;
+    ck->config.std[2] = 0.2616f;
     /* fields that are not saved */
     ck->config.eval_every = 7;
     ck->config.log_every = 100;
@@ -115,6 +132,13 @@ static void test_round_trip(void)
               b->seed == a->seed && b->lr_step_size == a->lr_step_size);
         CHECK(same_bits(&b->lr, &a->lr, 4) && same_bits(&b->lr_gamma, &a->lr_gamma, 4));
         CHECK(same_bits(&b->adam, &a->adam, sizeof a->adam));
+        CHECK(b->optimizer == RT_OPTIMIZER_SGD && b->momentum == 0.9f && b->nesterov == 1 &&
+              b->schedule == RT_SCHEDULE_MULTISTEP && b->schedule_per_step == 1 &&
+              b->milestone_count == 2 && b->milestones[1] == 48000 && b->warmup == 3 &&
+              b->label_smoothing == 0.1f && b->crop_pad == 4 && b->flip == 1 &&
+              b->normalize == 1 && same_bits(b->mean, a->mean, sizeof a->mean) &&
+              same_bits(b->std, a->std, sizeof a->std) && b->pct_start == 0.3f);
+        CHECK(rt_train_config_conflict(a, b) == NULL);
         CHECK(b->eval_every == 0 && b->log_every == 0 && b->progress_interval == 0.0 &&
               b->stop_flag == NULL);
         rt_checkpoint_free(&back);
@@ -149,9 +173,9 @@ static void test_round_trip(void)
             "resnet_train.network"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             CHECKF(rt_safetensors_metadata(f, keys[i]) != NULL, "metadata %s", keys[i]);
-        CHECK(rt_safetensors_metadata_count(f) == 20);
+        CHECK(rt_safetensors_metadata_count(f) == 46); /* 20 of format 2, 26 recipe keys of format 3 */
         const char *v = rt_safetensors_metadata(f, "resnet_train.format_version");
-        CHECK(v && strcmp(v, "2") == 0);
+        CHECK(v && strcmp(v, "3") == 0);
         v = rt_safetensors_metadata(f, "resnet_train.network");
         CHECK(v && strcmp(v, rt_network_json(net)) == 0);
         v = rt_safetensors_metadata(f, "resnet_train.seed");
@@ -189,8 +213,8 @@ static void test_round_trip(void)
 typedef struct builder {
     rt_tensor_view t[16];
     int count;
-    const char *keys[64], *values[64];
-    char *owned[64];
+    const char *keys[128], *values[128];
+    char *owned[256];
     int meta;
     float *packed;
 } builder;
@@ -477,8 +501,8 @@ static void test_rejections(void)
         {"resnet_train.epoch_rng", "1,2,3,4,5", RT_ERR_FORMAT, "epoch_rng"},
         {"resnet_train.epoch_rng", "1,2,,4", RT_ERR_FORMAT, "epoch_rng"},
         {"resnet_train.epoch_rng", "1,2,3,g", RT_ERR_FORMAT, "epoch_rng"},
-        {"resnet_train.format_version", "3", RT_ERR_FORMAT,
-         "checkpoint format version 3 is not supported (this build reads versions 1 and 2)"},
+        {"resnet_train.format_version", "4", RT_ERR_FORMAT,
+         "checkpoint format version 4 is not supported (this build reads versions 1 to 3)"},
         {"resnet_train.format_version", "1", RT_ERR_FORMAT,
          "a version 1 checkpoint has no resnet_train.network"},
         {"resnet_train.network", NULL, RT_ERR_FORMAT, "metadata resnet_train.network is missing"},

@@ -207,7 +207,7 @@ static void test_adam(rt_model *m)
     flat_from_fixture("init.", init);
     flat_from_fixture("adam5.", ref);
     const float *ref_losses = need("adam5.losses")->data;
-    rt_adam_config adam = {0.9f, 0.999f, 1e-8f, 0.0f};
+    rt_adam_config adam = {0.9f, 0.999f, 1e-8f, 0.0f, 0};
     rt_step_state *dstate = rt_device_alloc(dev, sizeof(rt_step_state));
     for (int forced = 1; forced >= 0; forced--) {
         CHECK(rt_device_upload(dev, rt_model_params(m), init, bytes) == RT_OK);
