@@ -261,7 +261,7 @@ static void build(builder *b, const rt_checkpoint *ck, int with_state)
 
 static void unbuild(builder *b)
 {
-    for (int i = 0; i < 64; i++)
+    for (int i = 0; i < 256; i++)
         free(b->owned[i]);
     free(b->packed);
     memset(b, 0, sizeof *b);
