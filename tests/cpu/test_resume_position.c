@@ -129,11 +129,16 @@ int main(void)
         /* 3: mid-epoch; 7: the first epoch's last step done, the epoch not
          * yet closed (cursor == COUNT); 8 and 10: into the second epoch */
         const int points[] = {3, 7, 8, 10, 14};
-        for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
-            float *got = interrupted(points[i], path);
+        /* the other recipes at three of them (mid-epoch, an epoch's last
+         * step before it closed, into the next), which keeps the test quick
+         * under the sanitizers */
+        size_t npoints = recipe == 0 ? sizeof points / sizeof points[0] : 3;
+        const int *at = recipe == 0 ? points : (const int[]){3, 7, 10};
+        for (size_t i = 0; i < npoints; i++) {
+            float *got = interrupted(at[i], path);
             CHECKF(memcmp(got, expected, state_bytes()) == 0,
                    "%s, recipe %d: saved after %d steps and resumed: parameters or statistics "
-                   "differ", rt_network_name(net), recipe, points[i]);
+                   "differ", rt_network_name(net), recipe, at[i]);
             free(got);
         }
         free(expected);
