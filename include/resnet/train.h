@@ -86,6 +86,9 @@ const char *rt_optimizer_name(rt_optimizer o);
  * "cosine", "onecycle"; "adam", "adamw", "sgd"), else 0. */
 int rt_schedule_parse(const char *name, rt_schedule *out);
 int rt_optimizer_parse(const char *name, rt_optimizer *out);
+/* The schedule in force: a constant schedule with --lr-step-size is StepLR
+ * (the option predates --schedule). */
+rt_schedule rt_schedule_effective(const rt_train_config *cfg);
 /* 1 when the rate never changes (the seed's recipe). */
 int rt_schedule_is_constant(const rt_train_config *cfg);
 /* The learning rate of optimiser step `step` (0-based) of the run cfg

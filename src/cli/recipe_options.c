@@ -306,8 +306,7 @@ void cli_print_recipe(FILE *out, const rt_train_config *c, const char *name)
     fprintf(out, ", weight decay %s (%s%s)\n", sf(b1, c->adam.weight_decay),
             c->optimizer == RT_OPTIMIZER_ADAMW ? "decoupled" : "coupled",
             c->no_decay_norm_bias ? "; none on BatchNorm parameters and biases" : "");
-    rt_schedule s = c->schedule == RT_SCHEDULE_CONSTANT && c->lr_step_size > 0 ? RT_SCHEDULE_STEP
-                                                                              : c->schedule;
+    rt_schedule s = rt_schedule_effective(c);
     fprintf(out, "  schedule %s per %s", rt_schedule_name(s), c->schedule_per_step ? "step" : "epoch");
     if (s == RT_SCHEDULE_STEP)
         fprintf(out, ", step size %d, gamma %s", c->lr_step_size, sf(b1, c->lr_gamma));

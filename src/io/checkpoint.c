@@ -62,7 +62,7 @@
 
 #define PREFIX "resnet_train."
 
-/* K_NAME: an enum stored as its name (names[0..hi]); K_LIST: the
+/* K_NAME: an enum stored as its name (name_of(0..hi)); K_LIST: the
  * milestones, comma-separated. */
 typedef enum field_kind { K_INT, K_I32, K_I64, K_U64, K_FLOAT, K_NAME, K_LIST } field_kind;
 
@@ -81,12 +81,11 @@ typedef struct field {
     int64_t lo, hi; /* integers */
     float_range range; /* floats */
     int optional; /* added in format 3: a file without it has the default */
-    const char *const *names; /* K_NAME */
+    const char *(*name_of)(int value); /* K_NAME: the names of 0..hi */
 } field;
 
-static const char *const OPTIMIZER_NAMES[] = {"adam", "adamw", "sgd"};
-static const char *const SCHEDULE_NAMES[] = {"constant", "step", "multistep", "cosine",
-                                             "onecycle"};
+static const char *optimizer_name(int value) { return rt_optimizer_name((rt_optimizer)value); }
+static const char *schedule_name(int value) { return rt_schedule_name((rt_schedule)value); }
 
 #define OFF(member) offsetof(rt_checkpoint, member)
 
@@ -102,12 +101,12 @@ static const field FIELDS[] = {
     {"seed", K_U64, OFF(config.seed), 0, 0, 0, 0, NULL},
     {"lr_step_size", K_INT, OFF(config.lr_step_size), 0, INT_MAX, 0, 0, NULL},
     {"lr_gamma", K_FLOAT, OFF(config.lr_gamma), 0, 0, R_POSITIVE, 0, NULL},
-    {"optimizer", K_NAME, OFF(config.optimizer), 0, 2, 0, 1, OPTIMIZER_NAMES},
+    {"optimizer", K_NAME, OFF(config.optimizer), 0, 2, 0, 1, optimizer_name},
     {"momentum", K_FLOAT, OFF(config.momentum), 0, 0, R_UNIT, 1, NULL},
     {"dampening", K_FLOAT, OFF(config.dampening), 0, 0, R_NONNEGATIVE, 1, NULL},
     {"nesterov", K_INT, OFF(config.nesterov), 0, 1, 0, 1, NULL},
     {"no_decay_norm_bias", K_INT, OFF(config.no_decay_norm_bias), 0, 1, 0, 1, NULL},
-    {"schedule", K_NAME, OFF(config.schedule), 0, 4, 0, 1, SCHEDULE_NAMES},
+    {"schedule", K_NAME, OFF(config.schedule), 0, 4, 0, 1, schedule_name},
     {"schedule_per_step", K_INT, OFF(config.schedule_per_step), 0, 1, 0, 1, NULL},
     {"milestones", K_LIST, OFF(config.milestones), 0, 0, 0, 1, NULL},
     {"eta_min", K_FLOAT, OFF(config.eta_min), 0, 0, R_NONNEGATIVE, 1, NULL},
@@ -365,7 +364,7 @@ static void recipe_metadata(const rt_checkpoint *ck, meta *m)
             rt_io_format_float(text, sizeof text, *(const float *)(const void *)p);
             meta_add_own(m, key, "%s", text);
         } else if (f->kind == K_NAME) {
-            meta_add(m, key, f->names[get_int(ck, f)]);
+            meta_add(m, key, f->name_of((int)get_int(ck, f)));
         } else if (f->kind == K_LIST) {
             char text[192] = "";
             size_t used = 0;
@@ -622,7 +621,7 @@ static rt_status load_training_state(const char *path, const rt_safetensors *f, 
         if (fd->kind == K_NAME) {
             int found = -1;
             for (int k = 0; k <= fd->hi && found < 0; k++)
-                if (!strcmp(v, fd->names[k]))
+                if (!strcmp(v, fd->name_of(k)))
                     found = k;
             if (found < 0)
                 return bad_value(path, key, v, "is not a known name", err);

@@ -45,9 +45,7 @@ int rt_optimizer_parse(const char *name, rt_optimizer *out)
     return 0;
 }
 
-/* The schedule in force: a constant schedule with --lr-step-size is StepLR
- * (the option predates --schedule). */
-static rt_schedule effective(const rt_train_config *cfg)
+rt_schedule rt_schedule_effective(const rt_train_config *cfg)
 {
     if (cfg->schedule == RT_SCHEDULE_CONSTANT && cfg->lr_step_size > 0)
         return RT_SCHEDULE_STEP;
@@ -56,7 +54,7 @@ static rt_schedule effective(const rt_train_config *cfg)
 
 int rt_schedule_is_constant(const rt_train_config *cfg)
 {
-    return effective(cfg) == RT_SCHEDULE_CONSTANT && cfg->warmup == 0;
+    return rt_schedule_effective(cfg) == RT_SCHEDULE_CONSTANT && cfg->warmup == 0;
 }
 
 static int64_t total_units(const rt_train_config *cfg, int steps_per_epoch)
@@ -83,9 +81,11 @@ static double one_cycle(const rt_train_config *cfg, double max_lr, int64_t step,
 double rt_schedule_lr(const rt_train_config *cfg, int64_t step, int steps_per_epoch)
 {
     double base = (double)cfg->lr;
+    if (rt_schedule_is_constant(cfg) || steps_per_epoch < 1)
+        return base; /* also a trainer without a training set */
     int64_t t = cfg->schedule_per_step ? step : step / steps_per_epoch;
     int64_t total = total_units(cfg, steps_per_epoch);
-    rt_schedule s = effective(cfg);
+    rt_schedule s = rt_schedule_effective(cfg);
     if (s == RT_SCHEDULE_ONECYCLE)
         return one_cycle(cfg, base, t, total);
     if (t < cfg->warmup) {
@@ -116,7 +116,7 @@ rt_status rt_schedule_check(const rt_train_config *cfg, int steps_per_epoch, rt_
     /* steps_per_epoch 0: the run's length in steps is not known yet */
     int64_t total = total_units(cfg, steps_per_epoch);
     const char *unit = cfg->schedule_per_step ? "steps" : "epochs";
-    rt_schedule s = effective(cfg);
+    rt_schedule s = rt_schedule_effective(cfg);
     if (cfg->warmup > 0 && s == RT_SCHEDULE_ONECYCLE)
         return rt_error_set(err, RT_ERR_USAGE,
                             "--warmup: the onecycle schedule warms up by itself (--pct-start)");

@@ -373,14 +373,6 @@ rt_model *rt_trainer_model(rt_trainer *t) { return t->model; }
 const rt_train_config *rt_trainer_config(const rt_trainer *t) { return &t->cfg; }
 rt_train_position rt_trainer_position(const rt_trainer *t) { return t->pos; }
 
-static float epoch_lr(const rt_train_config *cfg, int epoch)
-{
-    if (cfg->lr_step_size <= 0)
-        return cfg->lr;
-    /* StepLR, computed as PyTorch's closed form lr * gamma^(epoch // step) */
-    return (float)((double)cfg->lr * pow((double)cfg->lr_gamma, epoch / cfg->lr_step_size));
-}
-
 /* Brings the device state to the start (or resume point) of pos.epoch:
  * draws the epoch's order and sets cursor, learning rate and counters. */
 static rt_status begin_epoch(rt_trainer *t, rt_error *err)
@@ -400,8 +392,7 @@ static rt_status begin_epoch(rt_trainer *t, rt_error *err)
         return device_failed(t, err);
     s.cursor = t->pos.cursor;
     s.steps = t->pos.steps;
-    s.lr = t->lr_table ? (float)rt_schedule_lr(&t->cfg, t->pos.steps, steps_per_epoch(t))
-                       : epoch_lr(&t->cfg, t->pos.epoch);
+    s.lr = (float)rt_schedule_lr(&t->cfg, t->pos.steps, steps_per_epoch(t));
     s.correct = 0;
     s.batches = 0;
     s.loss_sum = 0.0;
@@ -435,21 +426,28 @@ rt_status rt_trainer_set_position(rt_trainer *t, const rt_train_position *pos, r
     return begin_epoch(t, err);
 }
 
+/* The next t->step_n samples into the model's input, through tf when the
+ * recipe transforms its input, else as the seed's byte / 255. */
+static rt_status load_batch(rt_trainer *t, const uint8_t *images, const uint8_t *labels,
+                            const int32_t *order, const rt_batch_transform *tf,
+                            const rt_step_state *state)
+{
+    rt_model *m = t->model;
+    if (t->transformed)
+        return rt_op_load_batch_transformed(t->dev, images, labels, order, t->step_n, tf, state,
+                                            rt_model_input(m), rt_model_labels(m));
+    return rt_op_load_batch(t->dev, images, labels, order, (int)rt_model_input_size(m),
+                            t->step_n, state, rt_model_input(m), rt_model_labels(m));
+}
+
 /* The gradients of the next batch: load, forward, loss, backward. */
 static rt_status gradients(rt_trainer *t)
 {
     rt_device *d = t->dev;
     rt_model *m = t->model;
     int n = t->step_n;
-    const int32_t *order = t->cfg.shuffle ? t->order : NULL;
-    if (t->transformed)
-        TRY(rt_op_load_batch_transformed(d, t->train_images, t->train_labels, order, n,
-                                         &t->train_tf, t->train_state, rt_model_input(m),
-                                         rt_model_labels(m)));
-    else
-        TRY(rt_op_load_batch(d, t->train_images, t->train_labels, order,
-                             (int)rt_model_input_size(m), n, t->train_state, rt_model_input(m),
-                             rt_model_labels(m)));
+    TRY(load_batch(t, t->train_images, t->train_labels, t->cfg.shuffle ? t->order : NULL,
+                   &t->train_tf, t->train_state));
     TRY(rt_model_forward(m, n, 1));
     TRY(rt_op_softmax_cross_entropy_smoothed(d, n, rt_model_classes(m), t->cfg.label_smoothing,
                                              rt_model_logits(m), rt_model_labels(m),
@@ -549,13 +547,7 @@ static rt_status eval_step_fn(void *ctx)
     rt_device *d = t->dev;
     rt_model *m = t->model;
     int n = t->step_n;
-    if (t->transformed)
-        TRY(rt_op_load_batch_transformed(d, t->test_images, t->test_labels, NULL, n, &t->eval_tf,
-                                         t->eval_state, rt_model_input(m), rt_model_labels(m)));
-    else
-        TRY(rt_op_load_batch(d, t->test_images, t->test_labels, NULL,
-                             (int)rt_model_input_size(m), n, t->eval_state, rt_model_input(m),
-                             rt_model_labels(m)));
+    TRY(load_batch(t, t->test_images, t->test_labels, NULL, &t->eval_tf, t->eval_state));
     TRY(rt_model_forward(m, n, 0));
     TRY(rt_op_softmax_cross_entropy_smoothed(d, n, rt_model_classes(m), t->cfg.label_smoothing,
                                              rt_model_logits(m), rt_model_labels(m), NULL,
