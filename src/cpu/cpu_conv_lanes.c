@@ -17,8 +17,19 @@
 #include "cpu_conv.h"
 #include "cpu_simd.h" /* LANES images per group: one vector of floats */
 
+/* The register blocks: KB output channels by PB output pixels of
+ * accumulators, each one native vector of VN floats (cpu_simd.h), for one
+ * part of the LANES images at a time. AVX-512 has 32 registers of 16
+ * floats, room for 5 x 5 plus the inputs; AVX2 and SSE have 16, room for
+ * 3 x 3. Neither the blocking nor the parts change the order of any one
+ * sum, so every target computes the same bits. */
+#if VN == 16
 #define KB 5       /* output channels per register block */
 #define PB_MAX 5   /* output pixels per register block: KB x PB accumulators */
+#else
+#define KB 3
+#define PB_MAX 3
+#endif
 #define S_MAX 5    /* widest kernel the filter-gradient kernel blocks over */
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -150,14 +161,14 @@ static void pack_weights(const float *w, const geom *g, int flip_transpose, floa
 }
 
 /* One register block of the forward pass: KB output channels from k0, pb
- * output pixels of row oy from ox0, all LANES images. */
+ * output pixels of row oy from ox0, the VN images of part `part`. */
 ALWAYS_INLINE void forward_block(const float *restrict xb, const geom *g,
                                  const float *restrict wpk, const float *restrict bias, int k0,
-                                 int oy, int ox0, const int pb, float *restrict yb)
+                                 int oy, int ox0, const int pb, int part, float *restrict yb)
 {
-    rt_vf acc[KB][PB_MAX];
+    rt_vn acc[KB][PB_MAX];
     for (int kk = 0; kk < KB; kk++) {
-        rt_vf b0 = vf_splat((bias && k0 + kk < g->k) ? bias[k0 + kk] : 0.0f);
+        rt_vn b0 = vn_splat((bias && k0 + kk < g->k) ? bias[k0 + kk] : 0.0f);
         for (int p = 0; p < pb; p++)
             acc[kk][p] = b0;
     }
@@ -166,12 +177,13 @@ ALWAYS_INLINE void forward_block(const float *restrict xb, const geom *g,
         for (int i = 0; i < g->r; i++) {
             const int st = g->stride;
             const float *xr =
-                xb + (((size_t)c * g->hp + (size_t)oy * st + i) * g->wp + (size_t)ox0 * st) * LANES;
+                xb + (((size_t)c * g->hp + (size_t)oy * st + i) * g->wp + (size_t)ox0 * st) * LANES +
+                (size_t)part * VN;
             const float *wr = wc + ((size_t)c * g->r + i) * g->s * KB;
             for (int j = 0; j < g->s; j++) {
-                rt_vf x[PB_MAX];
+                rt_vn x[PB_MAX];
                 for (int p = 0; p < pb; p++)
-                    x[p] = vf_load(xr + (p * st + j) * LANES);
+                    x[p] = vn_load(xr + (p * st + j) * LANES);
                 for (int kk = 0; kk < KB; kk++) {
                     float wv = wr[j * KB + kk];
                     for (int p = 0; p < pb; p++)
@@ -181,8 +193,18 @@ ALWAYS_INLINE void forward_block(const float *restrict xb, const geom *g,
         }
     for (int kk = 0; kk < KB && k0 + kk < g->k; kk++)
         for (int p = 0; p < pb; p++)
-            vf_store(yb + (((size_t)(k0 + kk) * g->oh + oy) * g->ow + ox0 + p) * LANES,
+            vn_store(yb + (((size_t)(k0 + kk) * g->oh + oy) * g->ow + ox0 + p) * LANES +
+                         (size_t)part * VN,
                      acc[kk][p]);
+}
+
+/* Every part of the LANES images through one pixel block. */
+ALWAYS_INLINE void forward_parts(const float *restrict xb, const geom *g,
+                                 const float *restrict wpk, const float *restrict bias, int k0,
+                                 int oy, int ox0, const int pb, float *restrict yb)
+{
+    for (int part = 0; part < VPARTS; part++)
+        forward_block(xb, g, wpk, bias, k0, oy, ox0, pb, part, yb);
 }
 
 /* Output rows per band: every output channel block runs over a band of
@@ -204,23 +226,25 @@ static void forward_group(const float *xb, const geom *g, const float *wpk, cons
                           float *yb)
 {
     /* the widest block that tiles the row, the rest in a narrower one */
-    int pb = g->ow % 5 == 0 ? 5 : 4;
+    int pb = PB_MAX < 5 ? PB_MAX : g->ow % 5 == 0 ? 5 : 4;
     int rows = band_rows(g);
     for (int oy0 = 0; oy0 < g->oh; oy0 += rows)
     for (int k0 = 0; k0 < g->kp; k0 += KB)
         for (int oy = oy0; oy < g->oh && oy < oy0 + rows; oy++) {
             int ox = 0;
             for (; ox + pb <= g->ow; ox += pb) {
-                if (pb == 5)
-                    forward_block(xb, g, wpk, bias, k0, oy, ox, 5, yb);
+                if (pb == PB_MAX)
+                    forward_parts(xb, g, wpk, bias, k0, oy, ox, PB_MAX, yb);
                 else
-                    forward_block(xb, g, wpk, bias, k0, oy, ox, 4, yb);
+                    forward_parts(xb, g, wpk, bias, k0, oy, ox, PB_MAX - 1, yb);
             }
             switch (g->ow - ox) {
-            case 4: forward_block(xb, g, wpk, bias, k0, oy, ox, 4, yb); break;
-            case 3: forward_block(xb, g, wpk, bias, k0, oy, ox, 3, yb); break;
-            case 2: forward_block(xb, g, wpk, bias, k0, oy, ox, 2, yb); break;
-            case 1: forward_block(xb, g, wpk, bias, k0, oy, ox, 1, yb); break;
+#if PB_MAX >= 5
+            case 4: forward_parts(xb, g, wpk, bias, k0, oy, ox, 4, yb); break;
+            case 3: forward_parts(xb, g, wpk, bias, k0, oy, ox, 3, yb); break;
+#endif
+            case 2: forward_parts(xb, g, wpk, bias, k0, oy, ox, 2, yb); break;
+            case 1: forward_parts(xb, g, wpk, bias, k0, oy, ox, 1, yb); break;
             default: break;
             }
         }
@@ -291,30 +315,34 @@ rt_status cpu_conv_lanes_backward_data(void *vctx, const rt_conv_shape *s, const
 
 /* Filter gradient of one register block: KB output channels from k0, input
  * channel c, kernel row i, all sw kernel columns, summed over every output
- * pixel of the group, then over the lanes in order. */
+ * pixel of the group for the VN images of part `part`, then over their
+ * lanes in order, continuing the previous parts' sum: 0 + l0 + l1 + ...
+ * + l(LANES-1) whatever VN is. */
 ALWAYS_INLINE void filter_block(const float *restrict xb, const float *restrict dyb,
-                                const geom *g, int k0, int c, int i, const int sw,
+                                const geom *g, int k0, int c, int i, const int sw, int part,
                                 float *restrict partial)
 {
-    rt_vf acc[KB][S_MAX];
+    rt_vn acc[KB][S_MAX];
     for (int kk = 0; kk < KB; kk++)
         for (int j = 0; j < sw; j++)
-            acc[kk][j] = vf_splat(0.0f);
+            acc[kk][j] = vn_splat(0.0f);
     size_t plane = (size_t)g->oh * g->ow * LANES;
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++) {
             const float *xr = xb + (((size_t)c * g->hp + (size_t)oy * g->stride + i) * g->wp +
                                      (size_t)ox * g->stride) *
-                                        LANES;
-            const float *dr = dyb + (size_t)k0 * plane + ((size_t)oy * g->ow + ox) * LANES;
+                                        LANES +
+                              (size_t)part * VN;
+            const float *dr =
+                dyb + (size_t)k0 * plane + ((size_t)oy * g->ow + ox) * LANES + (size_t)part * VN;
             /* the sw inputs in registers, each dy loaded once and used sw
              * times (the other loop order had the compiler reload dy for
              * every input, from L2, for a third less speed) */
-            rt_vf x[S_MAX];
+            rt_vn x[S_MAX];
             for (int j = 0; j < sw; j++)
-                x[j] = vf_load(xr + j * LANES);
+                x[j] = vn_load(xr + j * LANES);
             for (int kk = 0; kk < KB; kk++) {
-                rt_vf d = vf_load(dr + kk * plane);
+                rt_vn d = vn_load(dr + kk * plane);
                 /* keeps d in a register: without it the compiler folds the
                  * load into each multiply-add, loading it sw times */
                 RT_IN_REGISTER(d);
@@ -322,10 +350,11 @@ ALWAYS_INLINE void filter_block(const float *restrict xb, const float *restrict 
                     acc[kk][j] += d * x[j];
             }
         }
+#if VN == 16 && LANES == 16
     /* each accumulator's lanes summed in lane order, 0 + l0 + l1 + ... +
      * l15: up to 16 accumulators at once as the columns of a transposed
      * block, the same adds in the same order as one lane at a time */
-#if LANES == 16
+    (void)part;
     for (int first = 0; first < KB * sw; first += 16) {
         int count = KB * sw - first < 16 ? KB * sw - first : 16;
         rt_vf r[16];
@@ -343,12 +372,21 @@ ALWAYS_INLINE void filter_block(const float *restrict xb, const float *restrict 
 #else
     for (int kk = 0; kk < KB; kk++)
         for (int j = 0; j < sw; j++) {
-            float sum = 0.0f;
-            for (int l = 0; l < LANES; l++)
+            float *out = &partial[(((size_t)(k0 + kk) * g->c + c) * g->r + i) * g->s + j];
+            float sum = part == 0 ? 0.0f : *out;
+            for (int l = 0; l < VN; l++)
                 sum += acc[kk][j][l];
-            partial[(((size_t)(k0 + kk) * g->c + c) * g->r + i) * g->s + j] = sum;
+            *out = sum;
         }
 #endif
+}
+
+ALWAYS_INLINE void filter_parts(const float *restrict xb, const float *restrict dyb,
+                                const geom *g, int k0, int c, int i, const int sw,
+                                float *restrict partial)
+{
+    for (int part = 0; part < VPARTS; part++)
+        filter_block(xb, dyb, g, k0, c, i, sw, part, partial);
 }
 
 rt_status cpu_conv_lanes_backward_filter(void *vctx, const rt_conv_shape *s, const float *x,
@@ -387,11 +425,11 @@ rt_status cpu_conv_lanes_backward_filter(void *vctx, const rt_conv_shape *s, con
                 for (int c = 0; c < g.c; c++)
                     for (int i = 0; i < g.r; i++)
                         switch (g.s) {
-                        case 5: filter_block(xb, dyb, &g, k0, c, i, 5, part); break;
-                        case 4: filter_block(xb, dyb, &g, k0, c, i, 4, part); break;
-                        case 3: filter_block(xb, dyb, &g, k0, c, i, 3, part); break;
-                        case 2: filter_block(xb, dyb, &g, k0, c, i, 2, part); break;
-                        default: filter_block(xb, dyb, &g, k0, c, i, 1, part); break;
+                        case 5: filter_parts(xb, dyb, &g, k0, c, i, 5, part); break;
+                        case 4: filter_parts(xb, dyb, &g, k0, c, i, 4, part); break;
+                        case 3: filter_parts(xb, dyb, &g, k0, c, i, 3, part); break;
+                        case 2: filter_parts(xb, dyb, &g, k0, c, i, 2, part); break;
+                        default: filter_parts(xb, dyb, &g, k0, c, i, 1, part); break;
                         }
         }
     }

@@ -18,16 +18,33 @@ typedef float rt_vf __attribute__((vector_size(LANES * sizeof(float))));
 /* The same type at float alignment, for loads and stores anywhere. */
 typedef float rt_vf_unaligned __attribute__((vector_size(LANES * sizeof(float)), aligned(4)));
 
+/* The widest vector the target holds in one register (VN floats): the
+ * inner loops of the convolutions work on LANES / VN of these at a time,
+ * because GCC keeps a vector wider than the target's registers in memory
+ * and lowers every operation on it through the stack (30 times slower
+ * with AVX2, measured). */
+#if defined(__AVX512F__)
+#define VN 16
+#elif defined(__AVX__)
+#define VN 8
+#else
+#define VN 4
+#endif
+#define VPARTS (LANES / VN)
+typedef float rt_vn __attribute__((vector_size(VN * sizeof(float))));
+typedef float rt_vn_unaligned __attribute__((vector_size(VN * sizeof(float)), aligned(4)));
+static inline rt_vn vn_load(const float *p) { return *(const rt_vn_unaligned *)p; }
+static inline void vn_store(float *p, rt_vn v) { *(rt_vn_unaligned *)p = v; }
+static inline rt_vn vn_splat(float x) { return (rt_vn){0} + x; }
+
 static inline rt_vf vf_load(const float *p) { return *(const rt_vf_unaligned *)p; }
 static inline void vf_store(float *p, rt_vf v) { *(rt_vf_unaligned *)p = v; }
 static inline rt_vf vf_splat(float x) { return (rt_vf){0} + x; }
 
-/* Makes the compiler hold v in a vector register from here (an empty asm
- * that "changes" it), so a value meant for reuse is not reloaded from
- * memory by every instruction that reads it. Only where one register holds
- * all LANES floats (AVX-512); elsewhere the vector spans several registers,
- * no asm constraint names it, and the hint is left out. */
-#if LANES == 16 && defined(__AVX512F__)
+/* Makes the compiler hold v (an rt_vn) in a vector register from here (an
+ * empty asm that "changes" it), so a value meant for reuse is not reloaded
+ * from memory by every instruction that reads it. */
+#if VN == 16 || (VN == 8 && defined(__AVX__))
 #define RT_IN_REGISTER(v) __asm__("" : "+v"(v))
 #else
 #define RT_IN_REGISTER(v) ((void)(v))
