@@ -36,7 +36,8 @@ extern "C" cudaError_t rtk_load_batch(const uint8_t *images, const uint8_t *labe
 }
 
 /* Through a transform (include/resnet/augment.h draws crops and flips
- * exactly as the CPU backend does): one thread per output value. */
+ * exactly as the CPU backend does, and resized crops in integers, so the
+ * bytes agree too): one thread per output value. */
 __global__ void load_batch_transformed_kernel(const uint8_t *images, const uint8_t *labels,
                                               const int32_t *order, int n,
                                               rt_batch_transform tf,
@@ -53,7 +54,12 @@ __global__ void load_batch_transformed_kernel(const uint8_t *images, const uint8
         int32_t index = order ? order[start + i] : start + i;
         const uint8_t *src = images + (size_t)index * (size_t)pixels + (size_t)c * (size_t)plane;
         int b;
-        if (augment) {
+        if (tf.resized_crop) {
+            const size_t src_plane = (size_t)tf.src_height * (size_t)tf.src_width;
+            rt_augment_box box = rt_augment_resized_box(&tf, state->steps, i);
+            src = images + ((size_t)index * (size_t)tf.channels + (size_t)c) * src_plane;
+            b = rt_augment_resized_pixel(&tf, src, box, r, col);
+        } else if (augment) {
             rt_augment_draw d = rt_augment_sample(&tf, state->steps, i);
             b = rt_augment_pixel(&tf, src, d, r, col);
         } else {

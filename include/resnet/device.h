@@ -168,6 +168,8 @@ typedef struct rt_sgd_config {
  * batch), so the same step gives the same crops and flips on every device
  * and after a resume. */
 #define RT_MAX_CHANNELS 4
+#define RT_RESIZED_CROP_KNOTS 33
+#define RT_MAX_IMAGE_SIDE 16384 /* of a stored image under resized_crop */
 typedef struct rt_batch_transform {
     int channels, height, width;
     int crop_pad;   /* > 0: zero-pad the bytes by this, then crop height x width at random */
@@ -175,6 +177,14 @@ typedef struct rt_batch_transform {
     int normalize;  /* x = (byte / 255 - mean[c]) / std[c], two roundings as Normalize */
     float mean[RT_MAX_CHANNELS], std[RT_MAX_CHANNELS];
     uint64_t seed;
+    /* RandomResizedCrop (training; not with crop_pad): a box of a random
+     * share of the stored image's area and aspect ratio, resized bilinearly
+     * to height x width. The stored images are src_height x src_width; the
+     * fixed-point bounds come from rt_batch_transform_resized_crop. */
+    int resized_crop;
+    int src_height, src_width;
+    uint32_t scale_q[2];                 /* area share bounds, units of 2^-24 */
+    uint32_t ratio_q[RT_RESIZED_CROP_KNOTS]; /* width/height at log-even knots 3/4..4/3, 2^-16 */
 } rt_batch_transform;
 
 /* ---- ops --------------------------------------------------------------- */
@@ -185,7 +195,8 @@ rt_status rt_op_load_batch(rt_device *dev, const uint8_t *images, const uint8_t 
                            const int32_t *order, int pixels, int n, const rt_step_state *state,
                            float *x, int32_t *y);
 /* load_batch through a transform (rt_batch_transform; pixels = its
- * channels * height * width). */
+ * channels * height * width, or channels * src_height * src_width stored
+ * per image under resized_crop). */
 rt_status rt_op_load_batch_transformed(rt_device *dev, const uint8_t *images,
                                        const uint8_t *labels, const int32_t *order, int n,
                                        const rt_batch_transform *tf, const rt_step_state *state,

@@ -32,6 +32,9 @@ typedef struct rt_folder_options {
     int skip_bad_images; /* count and report unreadable/corrupt images instead of failing */
     rt_notice_fn notice; /* "skipped N unreadable images (first: PATH: why)" (may be NULL) */
     void *notice_ctx;
+    int train_room;      /* resized images: keep the training ones R x R, R = S * 256 / 224
+                            (Resize(R), CenterCrop(R)), for random resized crops; last, so
+                            positional initialisers still work */
 } rt_folder_options;
 
 typedef struct rt_folder_info {
@@ -55,7 +58,10 @@ typedef struct rt_folder_info {
  *  - size: when image_size is 0 and every image of both sets has the same
  *    size, that size as it is; otherwise every image as torchvision's
  *    transforms.Resize(S * 256 / 224) then CenterCrop(S) (S = image_size,
- *    or 224) with PIL's bilinear resampling.
+ *    or 224) with PIL's bilinear resampling; with train_room the training
+ *    images Resize(R) then CenterCrop(R), R = S * 256 / 224 (the square
+ *    whose centre S x S the evaluation transform keeps), so a random
+ *    resized crop has the whole of it to choose from.
  * Both sets are planar uint8 (channels x rows x cols per image), classes
  * set. Fails, naming the folder or file, on: a missing folder, no class,
  * more than RT_FOLDER_MAX_CLASSES classes, a class without images (in

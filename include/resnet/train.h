@@ -66,6 +66,9 @@ typedef struct rt_train_config {
     float label_smoothing; /* CrossEntropyLoss(label_smoothing=), 0 */
     int crop_pad;          /* training: random crop after zero padding by this; 0 = none */
     int flip;              /* training: random horizontal flip, p = 0.5 */
+    int resized_crop;      /* training: RandomResizedCrop (not with crop_pad); the training
+                              set may be stored larger than the network's input */
+    float crop_scale[2];   /* its area share bounds, 0.08 and 1 as torchvision's */
     int normalize;         /* (x - mean) / std per channel after the 0..1 scaling */
     float mean[RT_MAX_CHANNELS], std[RT_MAX_CHANNELS];
     int eval_every;        /* evaluate on the test set every N epochs; 0 = only at the end */

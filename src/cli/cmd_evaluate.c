@@ -34,7 +34,7 @@ int cli_evaluate(const cli_options *o)
     rt_dataset train = {0}, test = {0};
     rt_trainer *t = NULL;
     rt_eval_result r;
-    rt_status st = cli_load_data(o, &report, &train, &test, &err);
+    rt_status st = cli_load_data(o, 0, &report, &train, &test, &err);
     if (st == RT_OK) {
         rt_dataset_free(&train); /* evaluation needs the test set only */
         if (!o->json) {

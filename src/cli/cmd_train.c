@@ -130,9 +130,11 @@ int cli_train(const cli_options *o)
         return cli_fail(&err);
     }
     rt_dataset train = {0}, test = {0};
-    rt_status loaded = cli_load_data(o, &c.report, &train, &test, &err);
+    rt_status loaded = cli_load_data(o, cfg.resized_crop, &c.report, &train, &test, &err);
     if (loaded == RT_OK && !net) {
-        rt_network_input in = {train.channels, train.rows, train.cols, train.classes};
+        /* the evaluation images have the input's size (the training ones
+         * may be kept larger for random resized crops) */
+        rt_network_input in = {test.channels, test.rows, test.cols, train.classes};
         loaded = rt_network_load(o->model ? o->model : "seed", &in, &own_net, &err);
         net = own_net;
         if (loaded == RT_OK && !o->resume_path) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int cli_fail(const rt_error *err)
@@ -39,8 +40,8 @@ static void print_notice(void *ctx, const char *message)
     fflush(r->out);
 }
 
-rt_status cli_load_data(const cli_options *o, cli_report *report, rt_dataset *train,
-                         rt_dataset *test, rt_error *err)
+rt_status cli_load_data(const cli_options *o, int train_room, cli_report *report,
+                        rt_dataset *train, rt_dataset *test, rt_error *err)
 {
     rt_data_options mo;
     memset(&mo, 0, sizeof mo);
@@ -60,11 +61,27 @@ rt_status cli_load_data(const cli_options *o, cli_report *report, rt_dataset *tr
         fo.image_size = o->image_size;
         fo.threads = o->device_cfg.threads;
         fo.skip_bad_images = o->skip_bad_images;
+        fo.train_room = train_room;
         fo.notice = print_notice;
         fo.notice_ctx = report;
         rt_folder_info info;
         memset(&info, 0, sizeof info);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         st = rt_folder_load(&fo, train, test, &info, err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        if (st == RT_OK) {
+            /* the loader's speed, to set beside the training's images/s */
+            char line[256];
+            int n = train->count + test->count;
+            snprintf(line, sizeof line,
+                     "Decoded %d images (%d classes, %d resized) in %.2f s: %.0f images/s; kept "
+                     "as %dx%dx%d for training, %dx%dx%d for testing",
+                     n, info.classes, info.resized, s, s > 0 ? n / s : 0.0, train->channels,
+                     train->rows, train->cols, test->channels, test->rows, test->cols);
+            print_notice(report, line);
+        }
         rt_folder_info_free(&info);
     } else {
         st = rt_data_load(&mo, train, test, err);

@@ -22,9 +22,10 @@ void cli_print_device(const rt_device *dev);
 /* Loads the data set (--dataset, MNIST by default) from o->data_dir
  * (downloading when allowed), with notices
  * through the report, keeping the first --train-limit / --test-limit
- * images of each set. */
-rt_status cli_load_data(const cli_options *o, cli_report *report, rt_dataset *train,
-                         rt_dataset *test, rt_error *err);
+ * images of each set; train_room: an image folder's training images are
+ * kept larger, for random resized crops (rt_folder_options). */
+rt_status cli_load_data(const cli_options *o, int train_room, cli_report *report,
+                        rt_dataset *train, rt_dataset *test, rt_error *err);
 
 /* What MNIST gives a network: 1x28x28 images, 10 classes. */
 extern const rt_network_input CLI_MNIST_INPUT;

@@ -83,6 +83,9 @@ void cli_usage(FILE *out)
         "  --label-smoothing X  as CrossEntropyLoss's (0)\n"
         "  --crop-pad N         random crops after zero padding by N pixels (off)\n"
         "  --flip, --no-flip    random horizontal flips (off)\n"
+        "  --random-resized-crop, --no-random-resized-crop   RandomResizedCrop (off; an\n"
+        "                       image folder's training images are then kept larger)\n"
+        "  --crop-scale LO,HI   its share of the image's area (0.08,1)\n"
         "  --normalize M,S|M1,..,S1,..|default, --no-normalize   per-channel normalisation\n"
         "                       after scaling to 0..1 (default: the data set's values)\n"
         "  --eval-every N       test after every N epochs too (off: only at the end)\n"
@@ -347,6 +350,8 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
         !(o->dataset && !strcmp(o->dataset, "folder")))
         return rt_error_set(err, RT_ERR_USAGE,
                             "--grayscale, --image-size and --skip-bad-images are for --dataset folder");
+    if ((o->given & CLI_GIVEN_CROP_SCALE) && !o->train.resized_crop)
+        return rt_error_set(err, RT_ERR_USAGE, "--crop-scale is for --random-resized-crop");
     if (o->recipe && o->resume_path)
         return rt_error_set(err, RT_ERR_USAGE,
                             "--recipe and --resume cannot be used together (the checkpoint "

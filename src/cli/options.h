@@ -83,6 +83,8 @@ enum {
     CLI_GIVEN_CROP_PAD = 1u << 23,
     CLI_GIVEN_FLIP = 1u << 24,
     CLI_GIVEN_NORMALIZE = 1u << 25,
+    CLI_GIVEN_RESIZED_CROP = 1u << 26,
+    CLI_GIVEN_CROP_SCALE = 1u << 27,
 };
 
 /* cfg with the recipe options the user gave on the command line. */

@@ -49,6 +49,8 @@ static const struct given_field {
     {CLI_GIVEN_LABEL_SMOOTHING, F(label_smoothing)},
     {CLI_GIVEN_CROP_PAD, F(crop_pad)},
     {CLI_GIVEN_FLIP, F(flip)},
+    {CLI_GIVEN_RESIZED_CROP, F(resized_crop)},
+    {CLI_GIVEN_CROP_SCALE, F(crop_scale)},
     {CLI_GIVEN_NORMALIZE, F(normalize)},
     {CLI_GIVEN_NORMALIZE, F(mean)},
     {CLI_GIVEN_NORMALIZE, F(std)},
@@ -90,6 +92,24 @@ static rt_status parse_milestones(const char *v, rt_train_config *cfg, rt_error 
 }
 
 /* "M,S" for every channel, or "M1,..,Mc,S1,..,Sc" (c up to RT_MAX_CHANNELS). */
+/* "0.08,1" */
+static rt_status parse_crop_scale(const char *v, rt_train_config *cfg, rt_error *err)
+{
+    char lo[32], hi[32];
+    size_t len = strcspn(v, ",");
+    if (len == 0 || len >= sizeof lo || v[len] != ',' || strlen(v + len + 1) >= sizeof hi ||
+        strchr(v + len + 1, ','))
+        return rt_error_set(err, RT_ERR_USAGE, "--crop-scale: '%s' is not LOW,HIGH", v);
+    memcpy(lo, v, len);
+    lo[len] = '\0';
+    strcpy(hi, v + len + 1);
+    TRY_PARSE(rt_parse_float("--crop-scale", lo, 1e-6, 1.0, &cfg->crop_scale[0], err));
+    TRY_PARSE(rt_parse_float("--crop-scale", hi, 1e-6, 1.0, &cfg->crop_scale[1], err));
+    if (cfg->crop_scale[0] > cfg->crop_scale[1])
+        return rt_error_set(err, RT_ERR_USAGE, "--crop-scale: LOW %s is above HIGH %s", lo, hi);
+    return RT_OK;
+}
+
 static rt_status parse_normalize(const char *v, rt_train_config *cfg, cli_options *o,
                                  rt_error *err)
 {
@@ -138,7 +158,8 @@ static const char *const RECIPE_OPTIONS[] = {
     "--weight-decay", "--no-decay-norm-bias", "--schedule", "--schedule-per", "--milestones",
     "--eta-min", "--pct-start", "--div-factor", "--final-div-factor", "--warmup",
     "--warmup-start", "--label-smoothing", "--crop-pad", "--flip", "--no-flip", "--normalize",
-    "--no-normalize", "--no-shuffle", NULL};
+    "--no-normalize", "--no-shuffle", "--random-resized-crop", "--no-random-resized-crop",
+    "--crop-scale", NULL};
 
 int cli_is_recipe_option(const char *a)
 {
@@ -246,6 +267,13 @@ int cli_parse_recipe_option(int argc, char **argv, int *i, cli_options *o, rt_er
     } else if (!strcmp(a, "--flip") || !strcmp(a, "--no-flip")) {
         cfg->flip = !strcmp(a, "--flip");
         o->given |= CLI_GIVEN_FLIP;
+    } else if (!strcmp(a, "--random-resized-crop") || !strcmp(a, "--no-random-resized-crop")) {
+        cfg->resized_crop = !strcmp(a, "--random-resized-crop");
+        o->given |= CLI_GIVEN_RESIZED_CROP;
+    } else if (!strcmp(a, "--crop-scale")) {
+        VALUE();
+        *st = parse_crop_scale(v, cfg, err);
+        o->given |= CLI_GIVEN_CROP_SCALE;
     } else if (!strcmp(a, "--normalize")) {
         VALUE();
         *st = parse_normalize(v, cfg, o, err);
@@ -327,9 +355,12 @@ void cli_print_recipe(FILE *out, const rt_train_config *c, const char *name)
     fprintf(out, "  augmentation:");
     if (c->crop_pad)
         fprintf(out, " random crop after zero padding by %d%s", c->crop_pad, c->flip ? "," : "");
+    if (c->resized_crop)
+        fprintf(out, " random resized crop (area %s..%s, ratio 3/4..4/3)%s",
+                sf(b1, c->crop_scale[0]), sf(b2, c->crop_scale[1]), c->flip ? "," : "");
     if (c->flip)
         fprintf(out, " horizontal flip");
-    if (!c->crop_pad && !c->flip)
+    if (!c->crop_pad && !c->flip && !c->resized_crop)
         fprintf(out, " none");
     fprintf(out, "\n  input: bytes / 255");
     if (c->normalize) {

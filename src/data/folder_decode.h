@@ -14,7 +14,8 @@ typedef struct rt_folder_geometry {
     int channels;   /* 3 (RGB) or 1 (L) */
     int rows, cols; /* of a stored image */
     int crop;       /* 0: stored as decoded (every image is rows x cols);
-                       S: transforms.Resize(S * 256 / 224) then CenterCrop(S) */
+                       S: transforms.Resize(resize) then CenterCrop(S) */
+    int resize;     /* the shorter side's size before the crop; 0: S * 256 / 224 */
 } rt_folder_geometry;
 
 /* torchvision's arithmetic for Resize(size) of a w x h image (the shorter

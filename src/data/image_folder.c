@@ -4,7 +4,8 @@
  *  2. samples: each class folder walked (folder_scan.c), train then val;
  *  3. headers: every image's size read on the worker threads;
  *  4. geometry: the images' common size, or torchvision's Resize+CenterCrop
- *     to S; the memory cap checked before anything is decoded;
+ *     to S (train_room: the training images' crop the whole resized
+ *     square); the memory cap checked before anything is decoded;
  *  5. pixels: every image decoded on the worker threads straight into its
  *     slot of the preallocated sets (folder_decode.c);
  *  6. with skip_bad_images, the slots of unreadable images squeezed out.
@@ -34,8 +35,8 @@ typedef struct job {
     const uint8_t *labels[2];
     size_t n, ntrain;
     item *items;
-    rt_folder_geometry g;
-    size_t image_bytes;
+    rt_folder_geometry g[2]; /* train's, val's */
+    size_t image_bytes[2];
     uint8_t *images[2];
 } job;
 
@@ -62,10 +63,11 @@ static int decode_one(void *ctx, size_t i)
     item *it = &j->items[i];
     if (it->st != RT_OK)
         return 0; /* its header already failed (skipping) */
-    uint8_t *slot = j->images[i < j->ntrain ? 0 : 1] + it->slot * j->image_bytes;
+    const int s = i < j->ntrain ? 0 : 1;
+    uint8_t *slot = j->images[s] + it->slot * j->image_bytes[s];
     rt_error e;
     rt_error_clear(&e);
-    rt_status st = rt_folder_decode_into(j->paths[i], &j->g, slot, &it->transformed, &e);
+    rt_status st = rt_folder_decode_into(j->paths[i], &j->g[s], slot, &it->transformed, &e);
     return st == RT_OK ? 0 : fail_item(it, st, &e);
 }
 
@@ -154,7 +156,8 @@ static rt_status scan_split(const char *split, char **names, int n, rt_folder_li
 /* Step 4: the stored size, and each readable image's slot. */
 static rt_status plan(job *j, const rt_folder_options *o, size_t nok[2], rt_error *err)
 {
-    j->g.channels = o->grayscale ? 1 : 3;
+    rt_folder_geometry *g = &j->g[1];
+    g->channels = o->grayscale ? 1 : 3;
     int w = 0, h = 0, same = 1;
     nok[0] = nok[1] = 0;
     for (size_t i = 0; i < j->n; i++) {
@@ -170,30 +173,39 @@ static rt_status plan(job *j, const rt_folder_options *o, size_t nok[2], rt_erro
         it->slot = nok[i < j->ntrain ? 0 : 1]++;
     }
     if (o->image_size == 0 && same && w > 0) {
-        j->g.rows = h;
-        j->g.cols = w;
-        j->g.crop = 0;
+        g->rows = h;
+        g->cols = w;
+        g->crop = 0;
     } else {
         int s = o->image_size ? o->image_size : RT_FOLDER_DEFAULT_SIZE;
-        j->g.rows = j->g.cols = j->g.crop = s;
+        g->rows = g->cols = g->crop = s;
     }
-    j->image_bytes = (size_t)j->g.channels * (size_t)j->g.rows * (size_t)j->g.cols;
-    /* fewer than 2^31 images of at most 3 x 2^26 bytes: no overflow */
-    uint64_t total = (uint64_t)(nok[0] + nok[1]) * j->image_bytes;
+    j->g[0] = *g;
+    if (o->train_room && g->crop) {
+        /* the square the evaluation crop is the centre of, for random resized crops */
+        int room = g->crop * 256 / 224;
+        j->g[0].rows = j->g[0].cols = j->g[0].crop = j->g[0].resize = room;
+    }
+    uint64_t total = 0;
+    for (int s = 0; s < 2; s++) {
+        j->image_bytes[s] = (size_t)j->g[s].channels * (size_t)j->g[s].rows * (size_t)j->g[s].cols;
+        /* fewer than 2^31 images of at most 3 x 2^28 bytes: no overflow */
+        total += (uint64_t)nok[s] * j->image_bytes[s];
+    }
     if (total > RT_FOLDER_MAX_BYTES)
         return rt_error_set(err, RT_ERR_NOMEM,
                             "%s: the decoded images would take %.1f GiB (%zu images of %dx%dx%d), "
                             "more than the %.0f GiB an image folder may take: use smaller "
                             "images or a smaller image size",
                             o->dir, (double)total / (double)(1u << 30), nok[0] + nok[1],
-                            j->g.channels, j->g.rows, j->g.cols,
+                            j->g[0].channels, j->g[0].rows, j->g[0].cols,
                             (double)RT_FOLDER_MAX_BYTES / (double)(1u << 30));
     for (int s = 0; s < 2; s++) {
-        j->images[s] = malloc(nok[s] ? nok[s] * j->image_bytes : 1);
+        j->images[s] = malloc(nok[s] ? nok[s] * j->image_bytes[s] : 1);
         if (!j->images[s])
             return rt_error_set(err, RT_ERR_NOMEM,
                                 "%s: out of memory for %zu decoded images of %zu bytes", o->dir,
-                                nok[s], j->image_bytes);
+                                nok[s], j->image_bytes[s]);
     }
     return RT_OK;
 }
@@ -222,8 +234,8 @@ static rt_status build_set(job *j, int s, const char *split, char **names, int c
             continue;
         }
         if (j->items[i].slot != kept)
-            memmove(j->images[s] + kept * j->image_bytes,
-                    j->images[s] + j->items[i].slot * j->image_bytes, j->image_bytes);
+            memmove(j->images[s] + kept * j->image_bytes[s],
+                    j->images[s] + j->items[i].slot * j->image_bytes[s], j->image_bytes[s]);
         labels[kept++] = label;
         per_class[label]++;
     }
@@ -239,14 +251,14 @@ static rt_status build_set(job *j, int s, const char *split, char **names, int c
         goto done;
     }
     if (kept < total) {
-        uint8_t *shrunk = realloc(j->images[s], kept * j->image_bytes);
+        uint8_t *shrunk = realloc(j->images[s], kept * j->image_bytes[s]);
         if (shrunk)
             j->images[s] = shrunk;
     }
     out->count = (int32_t)kept;
-    out->rows = j->g.rows;
-    out->cols = j->g.cols;
-    out->channels = j->g.channels;
+    out->rows = j->g[s].rows;
+    out->cols = j->g[s].cols;
+    out->channels = j->g[s].channels;
     out->images = j->images[s];
     out->labels = labels;
     out->classes = classes;

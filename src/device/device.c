@@ -213,6 +213,15 @@ static int transform_ok(const rt_batch_transform *tf)
     for (int c = 0; tf->normalize && c < tf->channels; c++)
         if (!(tf->std[c] > 0.0f) || tf->mean[c] != tf->mean[c])
             return 0;
+    if (!tf->resized_crop)
+        return 1;
+    if (tf->crop_pad != 0 || tf->src_height < 1 || tf->src_width < 1 ||
+        tf->src_height > RT_MAX_IMAGE_SIDE || tf->src_width > RT_MAX_IMAGE_SIDE ||
+        tf->scale_q[0] == 0 || tf->scale_q[0] > tf->scale_q[1] || tf->scale_q[1] > (1u << 24))
+        return 0;
+    for (int k = 0; k < RT_RESIZED_CROP_KNOTS; k++)
+        if (tf->ratio_q[k] == 0 || (k > 0 && tf->ratio_q[k] < tf->ratio_q[k - 1]))
+            return 0;
     return 1;
 }
 

@@ -5,7 +5,7 @@
  * state_dict order. Metadata (all values strings):
  *
  *   format                         "pt"
- *   resnet_train.format_version    "3" ("2": no recipe keys past
+ *   resnet_train.format_version    "4" ("3": no resized crop keys; "2": no recipe keys past
  *                                  lr_gamma, read as the seed's recipe;
  *                                  "1": the seed's network, no
  *                                  "network" key; both still read)
@@ -27,7 +27,8 @@
  *                schedule (a name), schedule_per_step, milestones ("a,b"),
  *                eta_min, pct_start, div_factor, final_div_factor, warmup,
  *                warmup_start, label_smoothing, crop_pad, flip, normalize,
- *                mean0..3, std0..3: the rt_train_config fields of those
+ *                mean0..3, std0..3, (format 4:) resized_crop,
+ *                crop_scale_low, crop_scale_high: the rt_train_config fields of those
  *                names (adam_weight_decay is every optimiser's decay; for
  *                SGD adam_m holds the momentum buffer)
  *   resnet_train.epoch             position.epoch            0..epochs
@@ -72,6 +73,7 @@ typedef enum float_range {
     R_NONNEGATIVE,
     R_UNIT /* [0, 1) */,
     R_FINITE,
+    R_SHARE /* (0, 1] */,
 } float_range;
 
 typedef struct field {
@@ -80,7 +82,7 @@ typedef struct field {
     size_t offset; /* in rt_checkpoint */
     int64_t lo, hi; /* integers */
     float_range range; /* floats */
-    int optional; /* added in format 3: a file without it has the default */
+    int since; /* the format version that added it (0: the first); older files have the default */
     const char *(*name_of)(int value); /* K_NAME: the names of 0..hi */
 } field;
 
@@ -101,32 +103,35 @@ static const field FIELDS[] = {
     {"seed", K_U64, OFF(config.seed), 0, 0, 0, 0, NULL},
     {"lr_step_size", K_INT, OFF(config.lr_step_size), 0, INT_MAX, 0, 0, NULL},
     {"lr_gamma", K_FLOAT, OFF(config.lr_gamma), 0, 0, R_POSITIVE, 0, NULL},
-    {"optimizer", K_NAME, OFF(config.optimizer), 0, 2, 0, 1, optimizer_name},
-    {"momentum", K_FLOAT, OFF(config.momentum), 0, 0, R_UNIT, 1, NULL},
-    {"dampening", K_FLOAT, OFF(config.dampening), 0, 0, R_NONNEGATIVE, 1, NULL},
-    {"nesterov", K_INT, OFF(config.nesterov), 0, 1, 0, 1, NULL},
-    {"no_decay_norm_bias", K_INT, OFF(config.no_decay_norm_bias), 0, 1, 0, 1, NULL},
-    {"schedule", K_NAME, OFF(config.schedule), 0, 4, 0, 1, schedule_name},
-    {"schedule_per_step", K_INT, OFF(config.schedule_per_step), 0, 1, 0, 1, NULL},
-    {"milestones", K_LIST, OFF(config.milestones), 0, 0, 0, 1, NULL},
-    {"eta_min", K_FLOAT, OFF(config.eta_min), 0, 0, R_NONNEGATIVE, 1, NULL},
-    {"pct_start", K_FLOAT, OFF(config.pct_start), 0, 0, R_UNIT, 1, NULL},
-    {"div_factor", K_FLOAT, OFF(config.div_factor), 0, 0, R_POSITIVE, 1, NULL},
-    {"final_div_factor", K_FLOAT, OFF(config.final_div_factor), 0, 0, R_POSITIVE, 1, NULL},
-    {"warmup", K_INT, OFF(config.warmup), 0, 1 << 30, 0, 1, NULL},
-    {"warmup_start", K_FLOAT, OFF(config.warmup_start), 0, 0, R_POSITIVE, 1, NULL},
-    {"label_smoothing", K_FLOAT, OFF(config.label_smoothing), 0, 0, R_UNIT, 1, NULL},
-    {"crop_pad", K_INT, OFF(config.crop_pad), 0, 64, 0, 1, NULL},
-    {"flip", K_INT, OFF(config.flip), 0, 1, 0, 1, NULL},
-    {"normalize", K_INT, OFF(config.normalize), 0, 1, 0, 1, NULL},
-    {"mean0", K_FLOAT, OFF(config.mean[0]), 0, 0, R_FINITE, 1, NULL},
-    {"mean1", K_FLOAT, OFF(config.mean[1]), 0, 0, R_FINITE, 1, NULL},
-    {"mean2", K_FLOAT, OFF(config.mean[2]), 0, 0, R_FINITE, 1, NULL},
-    {"mean3", K_FLOAT, OFF(config.mean[3]), 0, 0, R_FINITE, 1, NULL},
-    {"std0", K_FLOAT, OFF(config.std[0]), 0, 0, R_POSITIVE, 1, NULL},
-    {"std1", K_FLOAT, OFF(config.std[1]), 0, 0, R_POSITIVE, 1, NULL},
-    {"std2", K_FLOAT, OFF(config.std[2]), 0, 0, R_POSITIVE, 1, NULL},
-    {"std3", K_FLOAT, OFF(config.std[3]), 0, 0, R_POSITIVE, 1, NULL},
+    {"optimizer", K_NAME, OFF(config.optimizer), 0, 2, 0, 3, optimizer_name},
+    {"momentum", K_FLOAT, OFF(config.momentum), 0, 0, R_UNIT, 3, NULL},
+    {"dampening", K_FLOAT, OFF(config.dampening), 0, 0, R_NONNEGATIVE, 3, NULL},
+    {"nesterov", K_INT, OFF(config.nesterov), 0, 1, 0, 3, NULL},
+    {"no_decay_norm_bias", K_INT, OFF(config.no_decay_norm_bias), 0, 1, 0, 3, NULL},
+    {"schedule", K_NAME, OFF(config.schedule), 0, 4, 0, 3, schedule_name},
+    {"schedule_per_step", K_INT, OFF(config.schedule_per_step), 0, 1, 0, 3, NULL},
+    {"milestones", K_LIST, OFF(config.milestones), 0, 0, 0, 3, NULL},
+    {"eta_min", K_FLOAT, OFF(config.eta_min), 0, 0, R_NONNEGATIVE, 3, NULL},
+    {"pct_start", K_FLOAT, OFF(config.pct_start), 0, 0, R_UNIT, 3, NULL},
+    {"div_factor", K_FLOAT, OFF(config.div_factor), 0, 0, R_POSITIVE, 3, NULL},
+    {"final_div_factor", K_FLOAT, OFF(config.final_div_factor), 0, 0, R_POSITIVE, 3, NULL},
+    {"warmup", K_INT, OFF(config.warmup), 0, 1 << 30, 0, 3, NULL},
+    {"warmup_start", K_FLOAT, OFF(config.warmup_start), 0, 0, R_POSITIVE, 3, NULL},
+    {"label_smoothing", K_FLOAT, OFF(config.label_smoothing), 0, 0, R_UNIT, 3, NULL},
+    {"crop_pad", K_INT, OFF(config.crop_pad), 0, 64, 0, 3, NULL},
+    {"flip", K_INT, OFF(config.flip), 0, 1, 0, 3, NULL},
+    {"resized_crop", K_INT, OFF(config.resized_crop), 0, 1, 0, 4, NULL},
+    {"crop_scale_low", K_FLOAT, OFF(config.crop_scale[0]), 0, 0, R_SHARE, 4, NULL},
+    {"crop_scale_high", K_FLOAT, OFF(config.crop_scale[1]), 0, 0, R_SHARE, 4, NULL},
+    {"normalize", K_INT, OFF(config.normalize), 0, 1, 0, 3, NULL},
+    {"mean0", K_FLOAT, OFF(config.mean[0]), 0, 0, R_FINITE, 3, NULL},
+    {"mean1", K_FLOAT, OFF(config.mean[1]), 0, 0, R_FINITE, 3, NULL},
+    {"mean2", K_FLOAT, OFF(config.mean[2]), 0, 0, R_FINITE, 3, NULL},
+    {"mean3", K_FLOAT, OFF(config.mean[3]), 0, 0, R_FINITE, 3, NULL},
+    {"std0", K_FLOAT, OFF(config.std[0]), 0, 0, R_POSITIVE, 3, NULL},
+    {"std1", K_FLOAT, OFF(config.std[1]), 0, 0, R_POSITIVE, 3, NULL},
+    {"std2", K_FLOAT, OFF(config.std[2]), 0, 0, R_POSITIVE, 3, NULL},
+    {"std3", K_FLOAT, OFF(config.std[3]), 0, 0, R_POSITIVE, 3, NULL},
     {"epoch", K_I32, OFF(position.epoch), 0, 1000000, 0, 0, NULL},
     {"cursor", K_I32, OFF(position.cursor), 0, INT32_MAX, 0, 0, NULL},
     {"steps", K_I64, OFF(position.steps), 0, INT64_MAX, 0, 0, NULL},
@@ -145,6 +150,7 @@ static const char *range_text(float_range r)
     case R_NONNEGATIVE: return "must be >= 0";
     case R_UNIT: return "must be in [0, 1)";
     case R_FINITE: return "must be finite";
+    case R_SHARE: return "must be in (0, 1]";
     }
     return "";
 }
@@ -158,6 +164,7 @@ static int float_in_range(float v, float_range r)
     case R_NONNEGATIVE: return v >= 0.0f;
     case R_UNIT: return v >= 0.0f && v < 1.0f;
     case R_FINITE: return 1;
+    case R_SHARE: return v > 0.0f && v <= 1.0f;
     }
     return 0;
 }
@@ -613,7 +620,7 @@ static rt_status load_training_state(const char *path, const rt_safetensors *f, 
         const field *fd = &FIELDS[i];
         snprintf(key, sizeof key, PREFIX "%s", fd->key);
         const char *v = rt_safetensors_metadata(f, key);
-        if (!v && fd->optional && version < 3)
+        if (!v && version < fd->since)
             continue;
         if (!v)
             return rt_error_set(err, RT_ERR_FORMAT, "%s: metadata %s is missing", path, key);

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "resnet/augment.h"
+
 #define TRY(call)                        \
     do {                                 \
         rt_status st_ = (call);          \
@@ -24,6 +26,7 @@ struct rt_trainer {
     rt_model *model;
     rt_train_config cfg;
     int32_t train_count, test_count;
+    int32_t train_rows, train_cols; /* the stored training images' size */
     uint8_t *train_images, *train_labels, *test_images, *test_labels; /* device */
     int32_t *order;        /* device: the epoch's sample order (shuffle only) */
     int32_t *order_host;
@@ -58,6 +61,8 @@ void rt_train_config_default(rt_train_config *cfg)
     cfg->schedule = RT_SCHEDULE_CONSTANT;
     cfg->pct_start = 0.3f;
     cfg->div_factor = 25.0f;
+    cfg->crop_scale[0] = 0.08f;
+    cfg->crop_scale[1] = 1.0f;
     cfg->final_div_factor = 1e4f;
     cfg->warmup_start = 0.01f;
     for (int c = 0; c < RT_MAX_CHANNELS; c++)
@@ -144,6 +149,14 @@ rt_status rt_train_config_check(const rt_train_config *cfg, rt_error *err)
     if (cfg->crop_pad < 0 || cfg->crop_pad > 64)
         return rt_error_set(err, RT_ERR_USAGE, "--crop-pad must be 0..64 (got %d)",
                             cfg->crop_pad);
+    if (cfg->resized_crop && cfg->crop_pad)
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--random-resized-crop and --crop-pad are two crops: choose one");
+    if (cfg->resized_crop && !(cfg->crop_scale[0] > 0.0f && cfg->crop_scale[0] <= cfg->crop_scale[1] &&
+                               cfg->crop_scale[1] <= 1.0f))
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--crop-scale must be LOW,HIGH with 0 < LOW <= HIGH <= 1 (got %g,%g)",
+                            (double)cfg->crop_scale[0], (double)cfg->crop_scale[1]);
     for (int c = 0; cfg->normalize && c < RT_MAX_CHANNELS; c++)
         if (!isfinite(cfg->mean[c]) || !(cfg->std[c] > 0.0f) || !isfinite(cfg->std[c]))
             return rt_error_set(err, RT_ERR_USAGE,
@@ -165,16 +178,23 @@ static rt_status device_failed(rt_trainer *t, rt_error *err)
     return rt_device_take_error(t->dev, err);
 }
 
-static rt_status upload_dataset(rt_trainer *t, const rt_dataset *set, uint8_t **images,
-                                uint8_t **labels, rt_error *err)
+/* resizable: the set is cropped and resized to the input (training under
+ * resized_crop), so only its channels must match. */
+static rt_status upload_dataset(rt_trainer *t, const rt_dataset *set, int resizable,
+                                uint8_t **images, uint8_t **labels, rt_error *err)
 {
     size_t pixels = (size_t)set->channels * (size_t)set->rows * (size_t)set->cols;
     rt_network_input in = rt_network_input_of(rt_model_network(t->model));
-    if (in.channels != set->channels || set->rows != in.height || set->cols != in.width)
+    if (in.channels != set->channels ||
+        (!resizable && (set->rows != in.height || set->cols != in.width)))
         return rt_error_set(err, RT_ERR_USAGE,
                             "the images are %dx%dx%d, network '%s' takes %dx%dx%d", set->channels,
                             set->rows, set->cols, rt_network_name(rt_model_network(t->model)),
                             in.channels, in.height, in.width);
+    if (resizable && (set->rows > RT_MAX_IMAGE_SIDE || set->cols > RT_MAX_IMAGE_SIDE))
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--random-resized-crop: %dx%d training images, larger than %d a side",
+                            set->rows, set->cols, RT_MAX_IMAGE_SIDE);
     if (set->count < 1)
         return rt_error_set(err, RT_ERR_FORMAT, "a dataset has no images");
     for (int32_t i = 0; i < set->count; i++)
@@ -259,7 +279,7 @@ static rt_status build_decay_segments(rt_trainer *t, rt_error *err)
 static rt_status build_transforms(rt_trainer *t, rt_error *err)
 {
     const rt_train_config *cfg = &t->cfg;
-    t->transformed = cfg->crop_pad > 0 || cfg->flip || cfg->normalize;
+    t->transformed = cfg->crop_pad > 0 || cfg->flip || cfg->normalize || cfg->resized_crop;
     if (!t->transformed)
         return RT_OK;
     rt_network_input in = rt_network_input_of(rt_model_network(t->model));
@@ -283,6 +303,9 @@ static rt_status build_transforms(rt_trainer *t, rt_error *err)
     tf.flip = cfg->flip;
     /* the augmentation stream is independent of the others */
     tf.seed = cfg->seed ^ 0x4155474d454e54ull;
+    if (cfg->resized_crop && t->train_count > 0)
+        TRY(rt_batch_transform_resized_crop(&tf, t->train_rows, t->train_cols, cfg->crop_scale[0],
+                                            cfg->crop_scale[1], err));
     t->train_tf = tf;
     return RT_OK;
 }
@@ -311,14 +334,16 @@ rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_data
     t->cfg = *cfg;
     t->order_epoch = -1;
     t->train_count = train ? train->count : 0;
+    t->train_rows = train ? train->rows : 0;
+    t->train_cols = train ? train->cols : 0;
     t->test_count = test->count;
     rt_status st = rt_model_create(dev, net, cfg->batch_size, train != NULL, &t->model, err);
     if (st == RT_OK)
         st = rt_model_init_params(t->model, cfg->seed, err);
     if (st == RT_OK && train)
-        st = upload_dataset(t, train, &t->train_images, &t->train_labels, err);
+        st = upload_dataset(t, train, cfg->resized_crop, &t->train_images, &t->train_labels, err);
     if (st == RT_OK)
-        st = upload_dataset(t, test, &t->test_images, &t->test_labels, err);
+        st = upload_dataset(t, test, 0, &t->test_images, &t->test_labels, err);
     if (st == RT_OK) {
         t->order_host = malloc(((size_t)t->train_count + 1) * sizeof *t->order_host);
         t->order = rt_device_alloc(dev, ((size_t)t->train_count + 1) * sizeof *t->order);

@@ -63,6 +63,9 @@ const char *rt_train_config_conflict(const rt_train_config *a, const rt_train_co
         return "--crop-pad";
     if (a->flip != b->flip)
         return "--flip";
+    if (a->resized_crop != b->resized_crop ||
+        (a->resized_crop && memcmp(a->crop_scale, b->crop_scale, sizeof a->crop_scale)))
+        return "--random-resized-crop or --crop-scale";
     if (a->normalize != b->normalize || memcmp(a->mean, b->mean, sizeof a->mean) ||
         memcmp(a->std, b->std, sizeof a->std))
         return "--normalize";

@@ -7,11 +7,18 @@
 # all 60000 images with a checkpoint every 50 steps, so that the signal
 # lands mid-run. Options after DEVICE go to every run (--model NAME: a
 # network with BatchNorm, whose running statistics and counters must come
-# back exactly too). Usage: test_resume.sh RESNET_TRAIN [DEVICE [OPTION...]]
+# back exactly too); options after a "--" go to the runs that start afresh
+# only (a --recipe, which a resumed run takes from its checkpoint).
+# Usage: test_resume.sh RESNET_TRAIN [DEVICE [OPTION...] [-- FRESH_OPTION...]]
 set -u
 exe=$1
 device=${2:-cpu}
 shift $(( $# >= 2 ? 2 : $# ))
+every=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do every+=("$1"); shift; done
+[ $# -gt 0 ] && shift
+fresh=("$@")
+set -- ${every[@]+"${every[@]}"}
 data=${RESNET_TRAIN_DATA:-}
 [ -n "$data" ] || { echo "skipped: RESNET_TRAIN_DATA is not set"; exit 77; }
 tmp=$(mktemp -d)
@@ -21,7 +28,7 @@ if [ "$device" = cpu ]; then
 else
     common=(--device "$device" --data "$data" --no-download --save-every 50 "$@")
 fi
-recipe=(--epochs 3 --shuffle --seed 11)
+recipe=(--epochs 3 --shuffle --seed 11 ${fresh[@]+"${fresh[@]}"})
 fail=0
 
 if ! "$exe" "${common[@]}" "${recipe[@]}" --save "$tmp/ref.safetensors" >"$tmp/ref.log" 2>&1; then

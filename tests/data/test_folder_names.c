@@ -114,7 +114,7 @@ static void odd_tree(void)
                                           "\xed\x9f\xbf", "\xe9", "\xee\x80\x80"};
     const int n = (int)(sizeof order / sizeof order[0]);
     ft_notices notes = {0};
-    rt_folder_options o = {dir, 1, 0, 3, 1, ft_notice, &notes};
+    rt_folder_options o = {dir, 1, 0, 3, 1, ft_notice, &notes, 0};
     rt_dataset train, val;
     rt_folder_info info;
     rt_error err;

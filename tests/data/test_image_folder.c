@@ -43,7 +43,7 @@ static rt_status load(const char *dir, int gray, int size, int threads, int skip
                       rt_dataset *train, rt_dataset *val, rt_folder_info *info, ft_notices *notes,
                       rt_error *err)
 {
-    rt_folder_options o = {dir, gray, size, threads, skip, notes ? ft_notice : NULL, notes};
+    rt_folder_options o = {dir, gray, size, threads, skip, notes ? ft_notice : NULL, notes, 0};
     rt_error_clear(err);
     return rt_folder_load(&o, train, val, info, err);
 }
@@ -292,6 +292,31 @@ static void resized(void)
             rt_dataset_free(&val);
             rt_folder_info_free(&info);
         }
+    }
+    /* train_room: the training images kept R x R (R = S * 256 / 224 = 54
+     * for S = 48), Resize(R) then CenterCrop(R); the evaluation transform's
+     * S x S is their exact centre (wide.png is in both sets) */
+    for (int gray = 0; gray <= 1; gray++) {
+        const int s = 48, r = 48 * 256 / 224, c = gray ? 1 : 3, m = (r - s) / 2;
+        rt_folder_options o = {dir, gray, s, 2, 0, NULL, NULL, 1};
+        rt_dataset train, val;
+        rt_error err;
+        rt_status st = rt_folder_load(&o, &train, &val, NULL, &err);
+        CHECKF(st == RT_OK, "train_room: %s", err.message);
+        if (st != RT_OK)
+            continue;
+        CHECKF(train.rows == r && train.cols == r && val.rows == s && val.cols == s,
+               "train_room: train %dx%d, val %dx%d", train.rows, train.cols, val.rows, val.cols);
+        int same = train.rows == r && val.rows == s;
+        const uint8_t *big = train.images + (size_t)r * r * c; /* wide.png, the second */
+        for (int ch = 0; same && ch < c; ch++)
+            for (int y = 0; y < s; y++)
+                for (int x = 0; x < s; x++)
+                    same &= big[(ch * r + y + m) * r + x + m] == val.images[(ch * s + y) * s + x];
+        CHECKF(same, "train_room (%s): the evaluation image is not the centre of the training one",
+               gray ? "L" : "RGB");
+        rt_dataset_free(&train);
+        rt_dataset_free(&val);
     }
     /* image_size 0 with sizes that differ: 224 */
     rt_dataset train, val;
@@ -586,7 +611,7 @@ static void malformed(void)
     expect_failure("size -1", dir, 0, -1, RT_ERR_USAGE, "image size -1", (const char *)NULL);
     expect_failure("size 9000", dir, 0, 9000, RT_ERR_USAGE, "image size 9000",
                    (const char *)NULL);
-    rt_folder_options o = {NULL, 0, 0, 0, 0, NULL, NULL};
+    rt_folder_options o = {NULL, 0, 0, 0, 0, NULL, NULL, 0};
     st = rt_folder_load(&o, &train, &val, NULL, &err);
     CHECK(st == RT_ERR_USAGE && strstr(err.message, "no folder given"));
     o.dir = dir;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resnet/augment.h"
 #include "resnet/device.h"
 #include "test_support.h"
 
@@ -95,11 +96,14 @@ static void test_optimisers(void)
     free(p0);
 }
 
-static void test_transformed_load(void)
+/* resized: RandomResizedCrop from 40x36 stored images to 32x32 (integer
+ * arithmetic: the bytes must agree exactly too), else crop_pad 4. */
+static void test_transformed_load(int resized)
 {
     const int count = 100, c = 3, h = 32, w = 32, pixels = c * h * w, nb = 64;
-    uint8_t *images = malloc((size_t)count * pixels), labels[100];
-    for (int i = 0; i < count * pixels; i++)
+    const int sh = resized ? 40 : h, sw = resized ? 36 : w, stored = c * sh * sw;
+    uint8_t *images = malloc((size_t)count * stored), labels[100];
+    for (int i = 0; i < count * stored; i++)
         images[i] = (uint8_t)rt_rng_below(&rng, 256);
     for (int i = 0; i < count; i++)
         labels[i] = (uint8_t)(i % 10);
@@ -114,11 +118,14 @@ static void test_transformed_load(void)
     const float mean[3] = {0.4914f, 0.4822f, 0.4465f}, sd[3] = {0.247f, 0.2435f, 0.2616f};
     for (int k = 0; k < 3; k++)
         tf.mean[k] = mean[k], tf.std[k] = sd[k];
+    rt_error e;
+    if (resized)
+        CHECK(rt_batch_transform_resized_crop(&tf, sh, sw, 0.08f, 1.0f, &e) == RT_OK);
     float *x[2];
     int32_t y[2][64];
     for (int k = 0; k < 2; k++) {
         rt_device *d = k ? gpu : cpu;
-        uint8_t *di = put(d, images, (size_t)count * pixels), *dl = put(d, labels, count);
+        uint8_t *di = put(d, images, (size_t)count * stored), *dl = put(d, labels, count);
         int32_t *dord = put(d, order, sizeof order), *dy = put(d, NULL, sizeof y[0]);
         rt_step_state s = fresh();
         s.cursor = 20, s.steps = 1234;
@@ -133,7 +140,8 @@ static void test_transformed_load(void)
             rt_device_free(d, bufs[i]);
     }
     CHECKF(memcmp(x[0], x[1], (size_t)nb * pixels * 4) == 0,
-           "load_batch_transformed: the GPU's crops, flips or normalisation differ");
+           "load_batch_transformed: the GPU's %s differ", resized ? "resized crops" :
+           "crops, flips or normalisation");
     CHECK(memcmp(y[0], y[1], sizeof y[0]) == 0);
     free(x[0]), free(x[1]), free(images);
 }
@@ -187,7 +195,8 @@ int main(void)
         return 1;
     rt_rng_seed(&rng, 77);
     test_optimisers();
-    test_transformed_load();
+    test_transformed_load(0);
+    test_transformed_load(1);
     test_smoothed_loss();
     CHECKF(rt_device_synchronize(gpu) == RT_OK, "final synchronize: %s", rt_device_error(gpu));
     rt_device_close(gpu);

@@ -86,7 +86,7 @@ def main():
     net = json.loads(meta.get("resnet_train.network", "null"))
     check(isinstance(net, dict) and net.get("name") == "seed" and len(net.get("layers", [])) == 14,
           "resnet_train.network describes the seed's network")
-    for key, want in [("resnet_train.format_version", "3"), ("resnet_train.epoch", "2"),
+    for key, want in [("resnet_train.format_version", "4"), ("resnet_train.epoch", "2"),
                       ("resnet_train.cursor", "640"), ("resnet_train.steps", "1948"),
                       ("resnet_train.batch_size", "64"), ("resnet_train.lr", "0.00100000005"),
                       ("resnet_train.adam_beta2", "0.999000013")]:

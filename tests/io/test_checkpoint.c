@@ -81,6 +81,9 @@ static void make_checkpoint(rt_checkpoint *ck)
     ck->config.label_smoothing = 0.1f;
     ck->config.crop_pad = 4;
     ck->config.flip = 1;
+    ck->config.resized_crop = 1; /* (a trainer would refuse it with crop_pad) */
+    ck->config.crop_scale[0] = 0.35f;
+    ck->config.crop_scale[1] = 0.9f;
     ck->config.normalize = 1;
     ck->config.mean[0] = 0.4914f;
     ck->config.std[2] = 0.2616f;
@@ -136,6 +139,7 @@ static void test_round_trip(void)
               b->schedule == RT_SCHEDULE_MULTISTEP && b->schedule_per_step == 1 &&
               b->milestone_count == 2 && b->milestones[1] == 48000 && b->warmup == 3 &&
               b->label_smoothing == 0.1f && b->crop_pad == 4 && b->flip == 1 &&
+              b->resized_crop == 1 && b->crop_scale[0] == 0.35f && b->crop_scale[1] == 0.9f &&
               b->normalize == 1 && same_bits(b->mean, a->mean, sizeof a->mean) &&
               same_bits(b->std, a->std, sizeof a->std) && b->pct_start == 0.3f);
         CHECK(rt_train_config_conflict(a, b) == NULL);
@@ -173,9 +177,9 @@ static void test_round_trip(void)
             "resnet_train.network"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             CHECKF(rt_safetensors_metadata(f, keys[i]) != NULL, "metadata %s", keys[i]);
-        CHECK(rt_safetensors_metadata_count(f) == 46); /* 20 of format 2, 26 recipe keys of format 3 */
+        CHECK(rt_safetensors_metadata_count(f) == 49); /* 20 of format 2, 26 recipe keys of format 3, 3 of format 4 */
         const char *v = rt_safetensors_metadata(f, "resnet_train.format_version");
-        CHECK(v && strcmp(v, "3") == 0);
+        CHECK(v && strcmp(v, "4") == 0);
         v = rt_safetensors_metadata(f, "resnet_train.network");
         CHECK(v && strcmp(v, rt_network_json(net)) == 0);
         v = rt_safetensors_metadata(f, "resnet_train.seed");
@@ -501,8 +505,8 @@ static void test_rejections(void)
         {"resnet_train.epoch_rng", "1,2,3,4,5", RT_ERR_FORMAT, "epoch_rng"},
         {"resnet_train.epoch_rng", "1,2,,4", RT_ERR_FORMAT, "epoch_rng"},
         {"resnet_train.epoch_rng", "1,2,3,g", RT_ERR_FORMAT, "epoch_rng"},
-        {"resnet_train.format_version", "4", RT_ERR_FORMAT,
-         "checkpoint format version 4 is not supported (this build reads versions 1 to 3)"},
+        {"resnet_train.format_version", "5", RT_ERR_FORMAT,
+         "checkpoint format version 5 is not supported (this build reads versions 1 to 4)"},
         {"resnet_train.format_version", "1", RT_ERR_FORMAT,
          "a version 1 checkpoint has no resnet_train.network"},
         {"resnet_train.network", NULL, RT_ERR_FORMAT, "metadata resnet_train.network is missing"},
