@@ -67,7 +67,7 @@ rt_status rt_folder_decode_into(const char *path, const rt_folder_geometry *g, u
     }
     int64_t rw, rh;
     int left, top;
-    st = rt_folder_resize_plan(px.width, px.height, g->resize ? g->resize : g->crop * 256 / 224, g->crop, &rw, &rh, &left,
+    st = rt_folder_resize_plan(px.width, px.height, g->resize, g->crop, &rw, &rh, &left,
                                &top, err);
     if (st != RT_OK) {
         rt_error_prefix(err, "%s", path);

@@ -15,7 +15,8 @@ typedef struct rt_folder_geometry {
     int rows, cols; /* of a stored image */
     int crop;       /* 0: stored as decoded (every image is rows x cols);
                        S: transforms.Resize(resize) then CenterCrop(S) */
-    int resize;     /* the shorter side's size before the crop; 0: S * 256 / 224 */
+    int resize;     /* the shorter side's size before the crop (S * 256 / 224, or the
+                       training images' R = that with train_room) */
 } rt_folder_geometry;
 
 /* torchvision's arithmetic for Resize(size) of a w x h image (the shorter

@@ -179,12 +179,12 @@ static rt_status plan(job *j, const rt_folder_options *o, size_t nok[2], rt_erro
     } else {
         int s = o->image_size ? o->image_size : RT_FOLDER_DEFAULT_SIZE;
         g->rows = g->cols = g->crop = s;
+        g->resize = s * 256 / 224; /* torchvision's evaluation Resize */
     }
     j->g[0] = *g;
     if (o->train_room && g->crop) {
         /* the square the evaluation crop is the centre of, for random resized crops */
-        int room = g->crop * 256 / 224;
-        j->g[0].rows = j->g[0].cols = j->g[0].crop = j->g[0].resize = room;
+        j->g[0].rows = j->g[0].cols = j->g[0].crop = g->resize;
     }
     uint64_t total = 0;
     for (int s = 0; s < 2; s++) {
