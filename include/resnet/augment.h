@@ -32,7 +32,7 @@ static inline RT_HOST_DEVICE rt_augment_draw rt_augment_sample(const rt_batch_tr
                                                                int64_t step, int sample)
 {
     uint64_t h = rt_augment_mix(tf->seed ^ rt_augment_mix((uint64_t)step * 0x100000001b3ull +
-                                                          (uint64_t)(uint32_t)sample));
+                                                          (uint64_t)(uint32_t)(sample + tf->sample0)));
     rt_augment_draw d;
     uint32_t span = (uint32_t)(2 * tf->crop_pad + 1);
     d.dy = tf->crop_pad > 0 ? (int)((uint32_t)(h >> 40) % span) : tf->crop_pad;
@@ -88,7 +88,7 @@ static inline RT_HOST_DEVICE rt_augment_box rt_augment_resized_box(const rt_batc
                                                                    int64_t step, int sample)
 {
     uint64_t base = rt_augment_mix(tf->seed ^ rt_augment_mix((uint64_t)step * 0x100000001b3ull +
-                                                             (uint64_t)(uint32_t)sample));
+                                                             (uint64_t)(uint32_t)(sample + tf->sample0)));
     const uint64_t H = (uint64_t)tf->src_height, W = (uint64_t)tf->src_width;
     const uint32_t rlo = tf->ratio_q[0], rhi = tf->ratio_q[RT_RESIZED_CROP_KNOTS - 1];
     rt_augment_box b;

@@ -28,7 +28,7 @@ extern "C" {
 
 /* The version written into "resnet_train.format_version"; version 1 files
  * (the seed's network, before networks were data) are read too. */
-#define RT_CHECKPOINT_FORMAT_VERSION 4
+#define RT_CHECKPOINT_FORMAT_VERSION 5
 
 typedef struct rt_checkpoint {
     /* The network the file holds. Loaded: made from the file's description

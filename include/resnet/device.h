@@ -177,6 +177,8 @@ typedef struct rt_batch_transform {
     int normalize;  /* x = (byte / 255 - mean[c]) / std[c], two roundings as Normalize */
     float mean[RT_MAX_CHANNELS], std[RT_MAX_CHANNELS];
     uint64_t seed;
+    int32_t sample0; /* the first loaded sample's place in the whole batch, for the draws: a
+                        rank's offset under data-parallel training, else 0 */
     /* RandomResizedCrop (training; not with crop_pad): a box of a random
      * share of the stored image's area and aspect ratio, resized bilinearly
      * to height x width. The stored images are src_height x src_width; the

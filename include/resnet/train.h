@@ -10,6 +10,7 @@
 
 #include "resnet/data.h"
 #include "resnet/device.h"
+#include "resnet/dist.h"
 #include "resnet/error.h"
 #include "resnet/model.h"
 #include "resnet/rng.h"
@@ -76,6 +77,7 @@ typedef struct rt_train_config {
     double progress_interval; /* seconds between progress events; 0 = none */
     int detect_anomaly;    /* check every step; on NaN/Inf name the first op that made it */
     const volatile sig_atomic_t *stop_flag; /* non-zero asks the run to stop after the current step */
+    rt_dist *dist;         /* the ranks training together (resnet/dist.h); NULL: this process alone */
 } rt_train_config;
 
 void rt_train_config_default(rt_train_config *cfg);
@@ -114,6 +116,7 @@ typedef struct rt_train_position {
     int32_t cursor;      /* samples of that epoch already trained */
     int64_t steps;       /* optimiser steps taken in all */
     rt_rng epoch_rng;    /* the shuffle generator as it was when this epoch began */
+    int32_t ranks;       /* how many ranks trained it (data-parallel), 1 alone */
 } rt_train_position;
 
 typedef enum rt_event_kind {
@@ -144,6 +147,8 @@ typedef struct rt_train_event {
     float loss;
     double seconds;      /* epoch wall time (EPOCH_END) or time into the epoch */
     double images_per_second;
+    double reduce_seconds; /* EPOCH_END under several ranks: of `seconds`, those in the
+                              gradient all-reduce (0 for one rank) */
     int final_eval;      /* EVAL: 1 for the test pass after the last epoch */
     rt_eval_result eval;
 } rt_train_event;

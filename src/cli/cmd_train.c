@@ -1,10 +1,20 @@
 /* resnet-train [train]: the seed's program, natively. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "resnet/checkpoint.h"
+#include "resnet/dist.h"
+
+#define TRY_STATUS(call)                 \
+    do {                                 \
+        rt_status st_ = (call);          \
+        if (st_ != RT_OK)                \
+            return st_;                  \
+    } while (0)
 
 static volatile sig_atomic_t stop_signal = 0;
 
@@ -17,11 +27,14 @@ typedef struct train_ctx {
     const char *best_path; /* --save-best */
     double best;           /* the best test accuracy so far, -1 before the first */
     rt_error save_err; /* a failed save stops the run with this */
+    rt_dist *dist;     /* the ranks; rank 0 alone reports and saves */
 } train_ctx;
 
 static int on_event(void *vctx, const rt_train_event *ev)
 {
     train_ctx *c = vctx;
+    if (rt_dist_rank(c->dist) != 0)
+        return 0;
     if (ev->kind == RT_EVENT_CHECKPOINT) {
         if (!c->save_path)
             return 0;
@@ -57,12 +70,58 @@ static rt_status resume_config(const cli_options *o, const rt_checkpoint *ck, rt
     return rt_train_config_check(cfg, err);
 }
 
-int cli_train(const cli_options *o)
+/* A failure: under several ranks it names the rank and ends them all (the
+ * others may be waiting for this one in a collective). */
+static int train_fail(const train_ctx *c, rt_error *err)
+{
+    if (rt_dist_size(c->dist) == 1)
+        return cli_fail(err);
+    rt_error_prefix(err, "rank %d", rt_dist_rank(c->dist));
+    int status = cli_fail(err);
+    rt_dist_abort(c->dist, status);
+    return status;
+}
+
+/* The ranks must run one recipe on one data set: compared as a checksum of
+ * the recipe as printed, the network and the sets' sizes. */
+static rt_status check_same_recipe(const train_ctx *c, const rt_train_config *cfg,
+                                   const rt_network *net, int train_count, int test_count,
+                                   rt_error *err)
+{
+    if (rt_dist_size(c->dist) == 1)
+        return RT_OK;
+    char *text = NULL;
+    size_t length = 0;
+    FILE *f = open_memstream(&text, &length);
+    if (!f)
+        return rt_error_set(err, RT_ERR_NOMEM, "out of host memory for the recipe's checksum");
+    rt_train_config shown = *cfg;
+    shown.dist = NULL;
+    cli_print_recipe(f, &shown, "");
+    fprintf(f, "%s %zu %d %d\n", rt_network_name(net), rt_network_params_size(net), train_count,
+            test_count);
+    fclose(f);
+    uint64_t mine = rt_dist_checksum(text, length, 0), theirs;
+    free(text);
+    int other;
+    TRY_STATUS(rt_dist_compare(c->dist, mine, &other, &theirs, "recipe comparison", err));
+    if (other >= 0)
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "rank %d was started with another recipe, network or data set than "
+                            "rank 0: every rank needs the same options", other);
+    return RT_OK;
+}
+
+static int train(const cli_options *o, rt_dist *dist)
 {
     rt_error err = {0};
     train_ctx c;
     memset(&c, 0, sizeof c);
+    c.dist = dist;
     cli_report_init(&c.report, stdout);
+    c.report.ranks = rt_dist_size(dist);
+    if (c.report.ranks > 1)
+        c.report.tty = 0; /* mpirun gives ranks a terminal of their own whatever its output is */
     c.save_path = o->save_path;
     c.best_path = o->save_best_path;
     c.best = -1.0;
@@ -74,9 +133,9 @@ int cli_train(const cli_options *o)
         return 0;
     }
     if (o->save_path && cli_check_writable("--save", o->save_path, &err) != RT_OK)
-        return cli_fail(&err);
+        return train_fail(&c, &err);
     if (o->save_best_path && cli_check_writable("--save-best", o->save_best_path, &err) != RT_OK)
-        return cli_fail(&err);
+        return train_fail(&c, &err);
     rt_checkpoint ck;
     memset(&ck, 0, sizeof ck);
     rt_network *own_net = NULL;
@@ -84,11 +143,11 @@ int cli_train(const cli_options *o)
     const char *ck_path = o->resume_path ? o->resume_path : o->init_path;
     if (ck_path) {
         if (cli_load_checkpoint(o, ck_path, &ck, &err) != RT_OK)
-            return cli_fail(&err);
+            return train_fail(&c, &err);
         net = ck.network; /* the checkpoint's, which --model (if given) matches */
     } else if (!cli_is_folder(o)) {
         if (cli_network(o, &own_net, &err) != RT_OK)
-            return cli_fail(&err);
+            return train_fail(&c, &err);
         net = own_net;
     } /* an image folder's input and classes are known once it is read */
     rt_train_config cfg = o->train;
@@ -98,12 +157,12 @@ int cli_train(const cli_options *o)
         rt_error_set(&err, RT_ERR_USAGE,
                      "%s holds weights only, no training state to resume: use --init to start "
                      "from its weights", o->resume_path);
-        return cli_fail(&err);
+        return train_fail(&c, &err);
     }
     if (o->resume_path && resume_config(o, &ck, &cfg, &err) != RT_OK) {
         rt_checkpoint_free(&ck);
         rt_network_free(own_net);
-        return cli_fail(&err);
+        return train_fail(&c, &err);
     }
     if (o->init_path)
         ck.has_training_state = 0; /* weights only: a fresh run from them */
@@ -127,7 +186,7 @@ int cli_train(const cli_options *o)
     if (cli_open_device(o, &dev, &err) != RT_OK) {
         rt_checkpoint_free(&ck);
         rt_network_free(own_net);
-        return cli_fail(&err);
+        return train_fail(&c, &err);
     }
     rt_dataset train = {0}, test = {0};
     rt_status loaded = cli_load_data(o, cfg.resized_crop, &c.report, &train, &test, &err);
@@ -150,11 +209,12 @@ int cli_train(const cli_options *o)
         rt_checkpoint_free(&ck);
         rt_network_free(own_net);
         rt_device_close(dev);
-        return cli_fail(&err);
+        return train_fail(&c, &err);
     }
 
     cfg.progress_interval = c.report.tty ? 0.25 : 0.0;
     cfg.stop_flag = &stop_signal;
+    cfg.dist = dist;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -170,8 +230,19 @@ int cli_train(const cli_options *o)
         printf("%d\n%d\n", train.count, test.count);
         cli_print_device(dev);
         cli_print_model(net);
+        if (rt_dist_size(dist) > 1) {
+            int offset, share;
+            rt_dist_slice(cfg.batch_size, rt_dist_size(dist), rt_dist_size(dist) - 1, &offset,
+                          &share);
+            printf("Data-parallel over %d ranks (%s): each step's batch of %d split %d to %d "
+                   "per rank\n",
+                   rt_dist_size(dist), rt_dist_library(dist), cfg.batch_size,
+                   (cfg.batch_size + rt_dist_size(dist) - 1) / rt_dist_size(dist), share);
+        }
         c.report.top5 = strcmp(rt_network_name(net), "seed") != 0;
     }
+    if (st == RT_OK)
+        st = check_same_recipe(&c, &cfg, net, train.count, test.count, &err);
     rt_dataset_free(&train);
     rt_dataset_free(&test);
     if (st == RT_OK && ck_path) {
@@ -182,6 +253,13 @@ int cli_train(const cli_options *o)
             rt_train_position pos = rt_trainer_position(c.trainer);
             printf("Resuming %s: epoch %d, %d images into it, %lld steps done\n", o->resume_path,
                    pos.epoch + 1, pos.cursor, (long long)pos.steps);
+            if (ck.position.ranks != rt_dist_size(dist))
+                printf("Note: saved by %d rank%s, resumed by %d: the same batch of %d a step, "
+                       "but its sums are taken in another order and BatchNorm's statistics over "
+                       "other shares of it, so the run goes on close to, not bit for bit as, "
+                       "it would have\n",
+                       ck.position.ranks, ck.position.ranks == 1 ? "" : "s", rt_dist_size(dist),
+                       cfg.batch_size);
         }
     }
     if (st == RT_OK)
@@ -193,10 +271,49 @@ int cli_train(const cli_options *o)
     rt_checkpoint_free(&ck); /* after the trainer: it runs the checkpoint's network */
     rt_network_free(own_net);
     rt_device_close(dev);
+    if (st == RT_ERR_INTERRUPTED && !stop_signal && rt_dist_size(dist) > 1 &&
+        c.save_err.status == RT_OK) {
+        /* another rank was signalled: all stopped together */
+        if (rt_dist_rank(dist) == 0)
+            fprintf(stderr, "resnet-train: %s by a signal to another rank%s%s\n", err.message,
+                    o->save_path ? "; saved " : "", o->save_path ? o->save_path : "");
+        return 128 + SIGTERM;
+    }
     if (st == RT_ERR_INTERRUPTED && stop_signal && c.save_err.status == RT_OK) {
         fprintf(stderr, "resnet-train: %s by signal %d%s%s\n", err.message, (int)stop_signal,
                 o->save_path ? "; saved " : "", o->save_path ? o->save_path : "");
         return 128 + stop_signal;
     }
-    return st == RT_OK ? 0 : cli_fail(&err);
+    return st == RT_OK ? 0 : train_fail(&c, &err);
+}
+
+int cli_train(const cli_options *o)
+{
+    rt_error err = {0};
+    rt_dist *dist = NULL;
+    if (rt_dist_open(&dist, &err) != RT_OK) {
+        int status = cli_fail(&err);
+        rt_dist_close(dist);
+        return status;
+    }
+    rt_dist_set_timeout(dist, o->comm_timeout);
+    int status;
+    if (rt_dist_size(dist) == 1) {
+        status = train(o, dist);
+    } else {
+        /* each rank its share of the machine: its GPU, or its cores */
+        cli_options mine = *o;
+        int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+        if (!mine.device_cfg.threads && !getenv("OMP_NUM_THREADS") && cores > 0) {
+            int share = cores / rt_dist_local_size(dist);
+            mine.device_cfg.threads = share > 0 ? share : 1;
+        }
+        mine.device_cfg.gpu_index = rt_dist_local_rank(dist);
+        if (rt_dist_rank(dist) != 0 && !freopen("/dev/null", "w", stdout))
+            fprintf(stderr, "resnet-train: rank %d: cannot silence its output\n",
+                    rt_dist_rank(dist));
+        status = train(&mine, dist);
+    }
+    rt_dist_close(dist);
+    return status;
 }

@@ -15,6 +15,7 @@ void cli_options_default(cli_options *o)
     memset(o, 0, sizeof *o);
     o->command = CMD_TRAIN;
     o->device = "auto";
+    o->comm_timeout = 60.0f;
     rt_device_config_default(&o->device_cfg);
     const char *env_data = getenv("RESNET_TRAIN_DATA");
     o->data_dir = env_data && *env_data ? env_data : "data";
@@ -99,6 +100,9 @@ void cli_usage(FILE *out)
         "  --resume FILE        continue the run saved in FILE (its recipe; --epochs may extend it)\n"
         "  --init FILE          start from the weights in FILE (ours or PyTorch's)\n"
         "  --detect-anomaly     check every step and name the first layer that produced NaN/Inf\n"
+        "Several ranks (under mpirun or srun; docs/distributed.md):\n"
+        "  --comm-timeout S     end the run when the other ranks give no answer for S\n"
+        "                       seconds (60)\n"
         "Evaluate and predict:\n"
         "  --json               machine-readable output\n"
         "\n"
@@ -115,7 +119,7 @@ static int allowed(cli_command cmd, const char *option)
         "--epochs", "--lr", "--shuffle", "--seed", "--lr-step-size", "--lr-gamma",
         "--eval-every", "--train-limit", "--save", "--save-every", "--save-best", "--resume",
         "--init",
-        "--detect-anomaly", NULL};
+        "--detect-anomaly", "--comm-timeout", NULL};
     static const char *const not_train[] = {"--json", NULL};
     if (cmd == CMD_MODELS)
         return !strcmp(option, "--input") || !strcmp(option, "--classes");
@@ -306,6 +310,9 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
         } else if (!strcmp(a, "--init")) {
             VALUE();
             o->init_path = v;
+        } else if (!strcmp(a, "--comm-timeout")) {
+            VALUE();
+            st = rt_parse_float(a, v, 1.0, 86400.0, &o->comm_timeout, err);
         } else if (!strcmp(a, "--detect-anomaly")) {
             o->train.detect_anomaly = 1;
         } else if (!strcmp(a, "--json")) {

@@ -38,6 +38,7 @@ typedef struct cli_options {
     int test_limit;           /* test on the first N test images only; 0 = all */
     const char *save_path;    /* --save */
     int save_every;           /* --save-every N steps */
+    float comm_timeout;       /* --comm-timeout S: how long a rank waits for the others, 60 */
     const char *save_best_path; /* --save-best */
     const char *resume_path;  /* --resume */
     const char *init_path;    /* --init */

@@ -9,6 +9,7 @@ void cli_report_init(cli_report *r, FILE *out)
     r->out = out;
     r->tty = isatty(fileno(out));
     r->progress_open = 0;
+    r->ranks = 1;
 }
 
 void cli_report_clear(cli_report *r)
@@ -54,8 +55,12 @@ void cli_report_event(cli_report *r, const rt_train_event *ev)
         break;
     case RT_EVENT_EPOCH_END:
         cli_report_clear(r);
-        fprintf(r->out, "epoch_time_s:%.3f train_images_per_s:%.1f\n", ev->seconds,
-                ev->images_per_second);
+        if (r->ranks > 1)
+            fprintf(r->out, "epoch_time_s:%.3f train_images_per_s:%.1f all_reduce_s:%.3f\n",
+                    ev->seconds, ev->images_per_second, ev->reduce_seconds);
+        else
+            fprintf(r->out, "epoch_time_s:%.3f train_images_per_s:%.1f\n", ev->seconds,
+                    ev->images_per_second);
         break;
     case RT_EVENT_EVAL:
         if (ev->final_eval) {

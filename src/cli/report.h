@@ -12,6 +12,7 @@ typedef struct cli_report {
     int tty;           /* stdout is a terminal: show progress */
     int progress_open; /* a progress line is on screen */
     int top5;          /* also print the top-5 accuracy (not the seed's log) */
+    int ranks;         /* > 1: data-parallel, the epoch line adds the all-reduce's time */
 } cli_report;
 
 void cli_report_init(cli_report *r, FILE *out);

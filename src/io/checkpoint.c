@@ -5,7 +5,7 @@
  * state_dict order. Metadata (all values strings):
  *
  *   format                         "pt"
- *   resnet_train.format_version    "4" ("3": no resized crop keys; "2": no recipe keys past
+ *   resnet_train.format_version    "5" ("4": no ranks key; "3": no resized crop keys; "2": no recipe keys past
  *                                  lr_gamma, read as the seed's recipe;
  *                                  "1": the seed's network, no
  *                                  "network" key; both still read)
@@ -34,6 +34,8 @@
  *   resnet_train.epoch             position.epoch            0..epochs
  *   resnet_train.cursor            position.cursor           >= 0
  *   resnet_train.steps             position.steps            >= 0
+ *   resnet_train.ranks             position.ranks: how many data-parallel ranks trained
+ *                                  it (format 5; 1 before)
  *   resnet_train.epoch_rng         position.epoch_rng: 4 words as 16 hex
  *                                  digits each, comma-separated, not all 0
  *   resnet_train.adam_m            base64 of the little-endian F32 first
@@ -135,6 +137,7 @@ static const field FIELDS[] = {
     {"epoch", K_I32, OFF(position.epoch), 0, 1000000, 0, 0, NULL},
     {"cursor", K_I32, OFF(position.cursor), 0, INT32_MAX, 0, 0, NULL},
     {"steps", K_I64, OFF(position.steps), 0, INT64_MAX, 0, 0, NULL},
+    {"ranks", K_I32, OFF(position.ranks), 1, 1 << 20, 0, 5, NULL},
 };
 #define NFIELDS ((int)(sizeof FIELDS / sizeof FIELDS[0]))
 
@@ -615,6 +618,7 @@ static rt_status load_training_state(const char *path, const rt_safetensors *f, 
     /* what a file from before format 3 did not record: the seed's recipe */
     rt_train_config_default(&ck->config);
     ck->config.eval_every = 0; /* not the recipe's: left zero */
+    ck->position.ranks = 1;    /* before format 5: one process */
     ck->config.log_every = 0;
     for (int i = 0; i < NFIELDS; i++) {
         const field *fd = &FIELDS[i];

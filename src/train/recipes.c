@@ -82,6 +82,7 @@ rt_status rt_recipe_apply(const char *name, rt_train_config *cfg, rt_error *err)
         cfg->progress_interval = keep.progress_interval;
         cfg->detect_anomaly = keep.detect_anomaly;
         cfg->stop_flag = keep.stop_flag;
+        cfg->dist = keep.dist;
         if (RECIPES[i].apply)
             RECIPES[i].apply(cfg);
         return RT_OK;

@@ -19,7 +19,7 @@
     } while (0)
 
 /* Keys of the captured steps: the batch size is baked into a capture. */
-enum { KEY_TRAIN = 1 << 24, KEY_EVAL = 2 << 24 };
+enum { KEY_TRAIN = 1 << 24, KEY_EVAL = 2 << 24, KEY_GRADIENTS = 3 << 24, KEY_UPDATE = 4 << 24 };
 
 struct rt_trainer {
     rt_device *dev;
@@ -27,6 +27,7 @@ struct rt_trainer {
     rt_train_config cfg;
     int32_t train_count, test_count;
     int32_t train_rows, train_cols; /* the stored training images' size */
+    size_t train_pixels;            /* bytes of one stored training image */
     uint8_t *train_images, *train_labels, *test_images, *test_labels; /* device */
     int32_t *order;        /* device: the epoch's sample order (shuffle only) */
     int32_t *order_host;
@@ -35,6 +36,11 @@ struct rt_trainer {
     rt_rng rng;            /* the shuffle generator */
     int order_epoch;       /* the epoch `order` was drawn for, -1 for none */
     int step_n;            /* the batch size of the step being run */
+    /* data-parallel training (cfg.dist): this rank's share of each batch */
+    int rank, ranks;
+    int local_n, local_off; /* the samples of the step's batch this rank computes */
+    float *grads_host;      /* the all-reduce's host copy where device memory is not the host's */
+    double reduce_seconds;  /* spent in the gradient all-reduce this epoch */
     float *lr_table;       /* device: each step's rate, for schedules that change it */
     int64_t lr_table_len;
     int transformed;       /* load through train_tf/eval_tf (else the seed's byte / 255) */
@@ -336,6 +342,9 @@ rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_data
     t->train_count = train ? train->count : 0;
     t->train_rows = train ? train->rows : 0;
     t->train_cols = train ? train->cols : 0;
+    t->train_pixels = train ? (size_t)train->channels * (size_t)train->rows * (size_t)train->cols : 0;
+    t->rank = rt_dist_rank(cfg->dist);
+    t->ranks = rt_dist_size(cfg->dist);
     t->test_count = test->count;
     rt_status st = rt_model_create(dev, net, cfg->batch_size, train != NULL, &t->model, err);
     if (st == RT_OK)
@@ -354,6 +363,11 @@ rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_data
         else if (!t->order || !t->train_state || !t->eval_state)
             st = device_failed(t, err);
     }
+    if (st == RT_OK && t->ranks > 1 && strcmp(rt_device_kind(dev), "cpu") != 0) {
+        t->grads_host = malloc(rt_network_params_size(net) * sizeof *t->grads_host);
+        if (!t->grads_host)
+            st = rt_error_set(err, RT_ERR_NOMEM, "out of host memory for the gradient all-reduce");
+    }
     if (st != RT_OK) {
         rt_trainer_destroy(t);
         return st;
@@ -361,6 +375,7 @@ rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_data
     /* the shuffle stream is independent of the initialisation stream */
     rt_rng_seed(&t->rng, cfg->seed ^ 0x53485546464c45ull);
     t->pos.epoch_rng = t->rng;
+    t->pos.ranks = t->ranks;
     rt_step_state s = {0};
     s.nonfinite_step = -1;
     s.lr = cfg->lr;
@@ -390,6 +405,7 @@ void rt_trainer_destroy(rt_trainer *t)
     rt_device_free(t->dev, t->train_labels);
     rt_device_free(t->dev, t->train_images);
     rt_model_destroy(t->model);
+    free(t->grads_host);
     free(t->order_host);
     free(t);
 }
@@ -437,6 +453,7 @@ rt_status rt_trainer_set_position(rt_trainer *t, const rt_train_position *pos, r
                             "training position %d is not a multiple of the batch size %d",
                             pos->cursor, t->cfg.batch_size);
     t->pos = *pos;
+    t->pos.ranks = t->ranks; /* from here on, this world trains it */
     t->order_epoch = -1;
     if (t->pos.cursor >= t->train_count) {
         /* saved at the very end of an epoch: the next one starts afresh,
@@ -451,28 +468,45 @@ rt_status rt_trainer_set_position(rt_trainer *t, const rt_train_position *pos, r
     return begin_epoch(t, err);
 }
 
-/* The next t->step_n samples into the model's input, through tf when the
- * recipe transforms its input, else as the seed's byte / 255. */
+/* n samples from `offset` past the pass's cursor into the model's input,
+ * through tf when the recipe transforms its input, else as the seed's
+ * byte / 255. stored: bytes of one stored image. A rank's share of a batch
+ * starts at its offset in the order (or the file), and its augmentation
+ * draws are those of its samples' places in the whole batch. */
 static rt_status load_batch(rt_trainer *t, const uint8_t *images, const uint8_t *labels,
-                            const int32_t *order, const rt_batch_transform *tf,
-                            const rt_step_state *state)
+                            size_t stored, const int32_t *order, const rt_batch_transform *tf,
+                            const rt_step_state *state, int n, int offset)
 {
     rt_model *m = t->model;
-    if (t->transformed)
-        return rt_op_load_batch_transformed(t->dev, images, labels, order, t->step_n, tf, state,
+    if (order) {
+        order += offset;
+    } else {
+        images += (size_t)offset * stored;
+        labels += offset;
+    }
+    if (t->transformed) {
+        rt_batch_transform shifted = *tf;
+        shifted.sample0 = offset;
+        return rt_op_load_batch_transformed(t->dev, images, labels, order, n, &shifted, state,
                                             rt_model_input(m), rt_model_labels(m));
-    return rt_op_load_batch(t->dev, images, labels, order, (int)rt_model_input_size(m),
-                            t->step_n, state, rt_model_input(m), rt_model_labels(m));
+    }
+    return rt_op_load_batch(t->dev, images, labels, order, (int)rt_model_input_size(m), n, state,
+                            rt_model_input(m), rt_model_labels(m));
 }
 
-/* The gradients of the next batch: load, forward, loss, backward. */
+/* The gradients of the next batch (this rank's share of it): load,
+ * forward, loss, backward. */
 static rt_status gradients(rt_trainer *t)
 {
     rt_device *d = t->dev;
     rt_model *m = t->model;
-    int n = t->step_n;
-    TRY(load_batch(t, t->train_images, t->train_labels, t->cfg.shuffle ? t->order : NULL,
-                   &t->train_tf, t->train_state));
+    int n = t->local_n;
+    if (n == 0) /* a last batch smaller than the world: this rank adds nothing */
+        return rt_device_zero(d, rt_model_grads(m),
+                              rt_network_params_size(rt_model_network(m)) * sizeof(float));
+    TRY(load_batch(t, t->train_images, t->train_labels, t->train_pixels,
+                   t->cfg.shuffle ? t->order : NULL, &t->train_tf, t->train_state, n,
+                   t->local_off));
     TRY(rt_model_forward(m, n, 1));
     TRY(rt_op_softmax_cross_entropy_smoothed(d, n, rt_model_classes(m), t->cfg.label_smoothing,
                                              rt_model_logits(m), rt_model_labels(m),
@@ -521,6 +555,30 @@ static rt_status train_step_fn(void *ctx)
     return update(ctx);
 }
 
+static rt_status gradients_fn(void *ctx) { return gradients(ctx); }
+static rt_status update_fn(void *ctx) { return update(ctx); }
+
+/* The ranks' gradients summed, each weighted by its share of the batch, so
+ * every rank holds the gradient of the whole batch's mean loss. */
+static rt_status reduce_gradients(rt_trainer *t, rt_error *err)
+{
+    rt_model *m = t->model;
+    size_t count = rt_network_params_size(rt_model_network(m));
+    float *g = rt_model_grads(m), *host = t->grads_host ? t->grads_host : g;
+    double start = now_seconds();
+    if (rt_device_synchronize(t->dev) != RT_OK ||
+        (t->grads_host && rt_device_download(t->dev, host, g, count * sizeof *host) != RT_OK))
+        return device_failed(t, err);
+    float share = (float)t->local_n / (float)t->step_n;
+    for (size_t i = 0; i < count; i++)
+        host[i] *= share;
+    TRY(rt_dist_sum_f32(t->cfg.dist, host, count, "gradient all-reduce", err));
+    if (t->grads_host && rt_device_upload(t->dev, g, host, count * sizeof *host) != RT_OK)
+        return device_failed(t, err);
+    t->reduce_seconds += now_seconds() - start;
+    return RT_OK;
+}
+
 /* --detect-anomaly: a step run eagerly with a check between the backward
  * pass and Adam; at the first NaN or Inf the step is traced op by op (the
  * parameters are still those that produced it) to name where it began. */
@@ -549,7 +607,7 @@ static rt_status checked_train_step(rt_trainer *t, rt_error *err)
         rt_step_state *scratch = rt_device_alloc(t->dev, sizeof *scratch);
         if (!scratch)
             return device_failed(t, err);
-        rt_status st = rt_model_trace_nonfinite(m, t->step_n, scratch, where, sizeof where, err);
+        rt_status st = rt_model_trace_nonfinite(m, t->local_n, scratch, where, sizeof where, err);
         rt_device_free(t->dev, scratch);
         if (st != RT_OK)
             return st;
@@ -561,6 +619,8 @@ static rt_status checked_train_step(rt_trainer *t, rt_error *err)
                             (long long)((step - 1) % per_epoch + 1),
                             where[0] ? where : "the loss (every op's output was finite when traced)");
     }
+    if (t->ranks > 1)
+        TRY(reduce_gradients(t, err));
     if (update(t) != RT_OK)
         return device_failed(t, err);
     return RT_OK;
@@ -572,12 +632,14 @@ static rt_status eval_step_fn(void *ctx)
     rt_device *d = t->dev;
     rt_model *m = t->model;
     int n = t->step_n;
-    TRY(load_batch(t, t->test_images, t->test_labels, NULL, &t->eval_tf, t->eval_state));
+    TRY(load_batch(t, t->test_images, t->test_labels, rt_model_input_size(m), NULL, &t->eval_tf,
+                   t->eval_state, n, 0));
     TRY(rt_model_forward(m, n, 0));
     TRY(rt_op_softmax_cross_entropy_smoothed(d, n, rt_model_classes(m), t->cfg.label_smoothing,
                                              rt_model_logits(m), rt_model_labels(m), NULL,
                                              t->eval_state));
-    return rt_op_step_advance(d, t->eval_state, n, 0);
+    /* several ranks take every ranks-th batch */
+    return rt_op_step_advance(d, t->eval_state, t->ranks > 1 ? t->cfg.batch_size * t->ranks : n, 0);
 }
 
 /* Runs the next training step of the current epoch on the device. */
@@ -585,10 +647,19 @@ static rt_status run_train_step(rt_trainer *t, rt_error *err)
 {
     int remaining = t->train_count - t->pos.cursor;
     t->step_n = remaining < t->cfg.batch_size ? remaining : t->cfg.batch_size;
-    if (t->cfg.detect_anomaly)
+    rt_dist_slice(t->step_n, t->ranks, t->rank, &t->local_off, &t->local_n);
+    if (t->cfg.detect_anomaly) {
         TRY(checked_train_step(t, err));
-    else if (rt_device_run_step(t->dev, KEY_TRAIN + t->step_n, train_step_fn, t) != RT_OK)
-        return device_failed(t, err);
+    } else if (t->ranks == 1) {
+        if (rt_device_run_step(t->dev, KEY_TRAIN + t->step_n, train_step_fn, t) != RT_OK)
+            return device_failed(t, err);
+    } else {
+        if (rt_device_run_step(t->dev, KEY_GRADIENTS + t->step_n, gradients_fn, t) != RT_OK)
+            return device_failed(t, err);
+        TRY(reduce_gradients(t, err));
+        if (rt_device_run_step(t->dev, KEY_UPDATE + t->step_n, update_fn, t) != RT_OK)
+            return device_failed(t, err);
+    }
     t->pos.cursor += t->step_n;
     t->pos.steps += 1;
     return RT_OK;
@@ -613,16 +684,25 @@ rt_status rt_trainer_evaluate(rt_trainer *t, rt_eval_result *out, rt_error *err)
 {
     rt_step_state s = {0};
     s.nonfinite_step = -1;
+    int batch = t->cfg.batch_size;
+    s.cursor = t->rank * batch; /* several ranks take every ranks-th batch */
     if (rt_device_upload(t->dev, t->eval_state, &s, sizeof s) != RT_OK)
         return device_failed(t, err);
-    int batch = t->cfg.batch_size;
-    for (int32_t start = 0; start < t->test_count; start += batch) {
+    for (int32_t start = s.cursor; start < t->test_count; start += batch * t->ranks) {
         t->step_n = t->test_count - start < batch ? t->test_count - start : batch;
         if (rt_device_run_step(t->dev, KEY_EVAL + t->step_n, eval_step_fn, t) != RT_OK)
             return device_failed(t, err);
     }
     if (rt_device_download(t->dev, &s, t->eval_state, sizeof s) != RT_OK)
         return device_failed(t, err);
+    if (t->ranks > 1) {
+        double sums[4] = {s.loss_sum, s.correct, s.correct5, s.batches};
+        TRY(rt_dist_sum_f64(t->cfg.dist, sums, 4, "evaluation's sums", err));
+        s.loss_sum = sums[0];
+        s.correct = (int32_t)sums[1];
+        s.correct5 = (int32_t)sums[2];
+        s.batches = (int32_t)sums[3];
+    }
     out->correct = s.correct;
     out->correct5 = s.correct5;
     out->accuracy5 = 100.0 * ((double)s.correct5 / (double)t->test_count);
@@ -652,6 +732,74 @@ static int emit(rt_train_callback cb, void *ctx, const rt_train_event *ev)
     return cb ? cb(ctx, ev) : 0;
 }
 
+/* Several ranks stop together or not at all: a stop asked of one (a
+ * signal, a failed save on rank 0) is every rank's. timeout: how long the
+ * others may wait for the slowest (rank 0 saving a checkpoint). */
+static rt_status agree_stop(rt_trainer *t, int *stop, double timeout, rt_error *err)
+{
+    if (t->ranks == 1)
+        return RT_OK;
+    *stop |= t->cfg.stop_flag && *t->cfg.stop_flag;
+    return rt_dist_any(t->cfg.dist, stop, timeout, "agreement to stop or go on", err);
+}
+
+/* The loss of the whole last batch: each rank's mean weighted by its share. */
+static rt_status batch_loss(rt_trainer *t, const rt_step_state *s, float *loss, rt_error *err)
+{
+    *loss = s->loss;
+    if (t->ranks == 1)
+        return RT_OK;
+    double part = t->local_n ? (double)s->loss * t->local_n / t->step_n : 0.0;
+    TRY(rt_dist_sum_f64(t->cfg.dist, &part, 1, "loss's sum", err));
+    *loss = (float)part;
+    return RT_OK;
+}
+
+/* At an epoch's end the ranks take rank 0's BatchNorm statistics (each
+ * computed its own from its share of the batches, as DDP with
+ * broadcast_buffers), then check that they hold the same parameters. */
+static rt_status agree_on_model(rt_trainer *t, int epoch, rt_error *err)
+{
+    if (t->ranks == 1)
+        return RT_OK;
+    const rt_network *net = rt_model_network(t->model);
+    size_t nparams = rt_network_params_size(net), nbuf = rt_network_buffers_size(net);
+    size_t ncount = rt_network_counter_count(net);
+    float *host = malloc((nparams + nbuf + 1) * sizeof *host);
+    int64_t *counters = malloc((ncount + 1) * sizeof *counters);
+    rt_status st = RT_OK;
+    if (!host || !counters)
+        st = rt_error_set(err, RT_ERR_NOMEM, "out of host memory comparing the ranks' models");
+    if (st == RT_OK && nbuf + ncount > 0) {
+        st = rt_model_download_buffers(t->model, host + nparams, counters, err);
+        if (st == RT_OK)
+            st = rt_dist_broadcast(t->cfg.dist, host + nparams, nbuf * sizeof *host,
+                                   "BatchNorm statistics' broadcast", err);
+        if (st == RT_OK)
+            st = rt_dist_broadcast(t->cfg.dist, counters, ncount * sizeof *counters,
+                                   "BatchNorm counters' broadcast", err);
+        if (st == RT_OK)
+            st = rt_model_upload_buffers(t->model, host + nparams, counters, err);
+    }
+    if (st == RT_OK)
+        st = rt_model_download_params(t->model, host, err);
+    if (st == RT_OK) {
+        uint64_t mine = rt_dist_checksum(host, nparams * sizeof *host, 0), theirs;
+        int other;
+        st = rt_dist_compare(t->cfg.dist, mine, &other, &theirs, "parameters' checksums", err);
+        if (st == RT_OK && other >= 0)
+            st = rt_error_set(err, RT_ERR_NUMERIC,
+                              "after epoch %d the parameters of rank %d differ from rank 0's "
+                              "(checksums %016llx and %016llx): the ranks no longer train one "
+                              "model; stopping",
+                              epoch, other, (unsigned long long)theirs,
+                              (unsigned long long)(t->rank == 0 ? mine : 0));
+    }
+    free(host);
+    free(counters);
+    return st;
+}
+
 rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, void *cb_ctx,
                          rt_error *err)
 {
@@ -677,6 +825,7 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
         if (rt_device_synchronize(t->dev) != RT_OK)
             return device_failed(t, err);
         double start = now_seconds(), last_progress = start;
+        t->reduce_seconds = 0.0;
         int32_t first_cursor = t->pos.cursor;
         int stop = 0; /* a signal, or a callback asking to stop */
         while (t->pos.cursor < t->train_count) {
@@ -691,7 +840,7 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
                     return device_failed(t, err);
                 TRY(check_finite(t, &s, err));
                 ev.kind = RT_EVENT_STEP_LOG;
-                ev.loss = s.loss;
+                TRY(batch_loss(t, &s, &ev.loss, err));
                 stop |= emit(cb, cb_ctx, &ev);
             }
             if (cfg->progress_interval > 0.0) {
@@ -707,6 +856,7 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
                     stop |= emit(cb, cb_ctx, &ev);
                 }
             }
+            TRY(agree_stop(t, &stop, 0.0, err));
             if (t->pos.cursor >= t->train_count)
                 break; /* a stop now is handled where the epoch ends */
             int save_now = save_every > 0 && t->pos.steps % save_every == 0;
@@ -717,6 +867,7 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
                 TRY(check_finite(t, &s, err));
                 ev.kind = RT_EVENT_CHECKPOINT;
                 stop |= emit(cb, cb_ctx, &ev);
+                TRY(agree_stop(t, &stop, 3600.0, err));
             }
             if (stop)
                 return rt_error_set(err, RT_ERR_INTERRUPTED,
@@ -727,9 +878,11 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
             return device_failed(t, err);
         double seconds = now_seconds() - start;
         TRY(check_finite(t, &s, err));
+        TRY(agree_on_model(t, t->pos.epoch + 1, err));
         ev.kind = RT_EVENT_EPOCH_END;
         ev.seconds = seconds;
         ev.images_per_second = (t->train_count - first_cursor) / seconds;
+        ev.reduce_seconds = t->reduce_seconds;
         stop |= emit(cb, cb_ctx, &ev);
         /* the epoch is complete: the position moves to the next one */
         t->pos.epoch += 1;
@@ -745,6 +898,7 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
         }
         ev.kind = RT_EVENT_CHECKPOINT;
         stop |= emit(cb, cb_ctx, &ev);
+        TRY(agree_stop(t, &stop, 3600.0, err));
         if (stop || (cfg->stop_flag && *cfg->stop_flag))
             return rt_error_set(err, RT_ERR_INTERRUPTED, "stopped after epoch %d", ev.epoch);
     }

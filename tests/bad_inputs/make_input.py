@@ -686,12 +686,17 @@ def _(ck):
 
 @ck_gen("ck_meta_version")
 def _(ck):
-    ck.meta["resnet_train.format_version"] = "5"
+    ck.meta["resnet_train.format_version"] = "6"
 
 
 @ck_gen("ck_meta_crop_scale_zero")
 def _(ck):  # format 4's random resized crop bounds
     ck.meta["resnet_train.crop_scale_low"] = "0"
+
+
+@ck_gen("ck_meta_ranks_zero")
+def _(ck):  # format 5's count of data-parallel ranks
+    ck.meta["resnet_train.ranks"] = "0"
 
 
 @ck_gen("ck_meta_lr_nan")

@@ -59,6 +59,7 @@ int main(int argc, char **argv)
         ck.position.epoch = 2;
         ck.position.cursor = 640;
         ck.position.steps = 1948;
+        ck.position.ranks = 1;
         rt_rng_seed(&ck.position.epoch_rng, 5);
         rt_train_config_default(&ck.config);
         ck.config.epochs = 26;

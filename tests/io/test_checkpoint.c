@@ -55,6 +55,7 @@ static void make_checkpoint(rt_checkpoint *ck)
     ck->position.epoch = 3;
     ck->position.cursor = 1234;
     ck->position.steps = 5678901234LL;
+    ck->position.ranks = 3;
     rt_rng_seed(&ck->position.epoch_rng, 99);
     rt_train_config_default(&ck->config);
     ck->config.epochs = 26;
@@ -128,7 +129,7 @@ static void test_round_trip(void)
         CHECK(same_bits(back.adam_m, ck.adam_m, flat * sizeof(float)));
         CHECK(same_bits(back.adam_v, ck.adam_v, flat * sizeof(float)));
         CHECK(back.position.epoch == 3 && back.position.cursor == 1234 &&
-              back.position.steps == 5678901234LL);
+              back.position.steps == 5678901234LL && back.position.ranks == 3);
         CHECK(same_bits(&back.position.epoch_rng, &ck.position.epoch_rng, sizeof(rt_rng)));
         const rt_train_config *a = &ck.config, *b = &back.config;
         CHECK(b->epochs == a->epochs && b->batch_size == a->batch_size && b->shuffle == a->shuffle &&
@@ -177,9 +178,9 @@ static void test_round_trip(void)
             "resnet_train.network"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             CHECKF(rt_safetensors_metadata(f, keys[i]) != NULL, "metadata %s", keys[i]);
-        CHECK(rt_safetensors_metadata_count(f) == 49); /* 20 of format 2, 26 recipe keys of format 3, 3 of format 4 */
+        CHECK(rt_safetensors_metadata_count(f) == 50); /* 20 of format 2, 26 recipe keys of format 3, 3 of format 4, 1 of format 5 */
         const char *v = rt_safetensors_metadata(f, "resnet_train.format_version");
-        CHECK(v && strcmp(v, "4") == 0);
+        CHECK(v && strcmp(v, "5") == 0);
         v = rt_safetensors_metadata(f, "resnet_train.network");
         CHECK(v && strcmp(v, rt_network_json(net)) == 0);
         v = rt_safetensors_metadata(f, "resnet_train.seed");
@@ -505,8 +506,8 @@ static void test_rejections(void)
         {"resnet_train.epoch_rng", "1,2,3,4,5", RT_ERR_FORMAT, "epoch_rng"},
         {"resnet_train.epoch_rng", "1,2,,4", RT_ERR_FORMAT, "epoch_rng"},
         {"resnet_train.epoch_rng", "1,2,3,g", RT_ERR_FORMAT, "epoch_rng"},
-        {"resnet_train.format_version", "5", RT_ERR_FORMAT,
-         "checkpoint format version 5 is not supported (this build reads versions 1 to 4)"},
+        {"resnet_train.format_version", "6", RT_ERR_FORMAT,
+         "checkpoint format version 6 is not supported (this build reads versions 1 to 5)"},
         {"resnet_train.format_version", "1", RT_ERR_FORMAT,
          "a version 1 checkpoint has no resnet_train.network"},
         {"resnet_train.network", NULL, RT_ERR_FORMAT, "metadata resnet_train.network is missing"},
@@ -518,6 +519,8 @@ static void test_rejections(void)
         {"resnet_train.format_version", "one", RT_ERR_FORMAT, "format_version = \"one\""},
         {"resnet_train.format_version", NULL, RT_ERR_FORMAT, "resnet_train.format_version is missing"},
         {"resnet_train.colour", "blue", RT_ERR_FORMAT, "unknown metadata key 'resnet_train.colour'"},
+        {"resnet_train.ranks", "0", RT_ERR_FORMAT, "resnet_train.ranks = \"0\" is out of range"},
+        {"resnet_train.ranks", NULL, RT_ERR_FORMAT, "metadata resnet_train.ranks is missing"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         build(&b, &ck, 1);
@@ -542,6 +545,15 @@ static void test_rejections(void)
         CHECK(same_bits(back.adam_v, ck.adam_v, flat * sizeof(float)));
         rt_checkpoint_free(&back);
     }
+    /* a format 4 file (no ranks key) was trained by one process */
+    unbuild(&b);
+    build(&b, &ck, 1);
+    set_meta(&b, "resnet_train.ranks", NULL);
+    set_meta(&b, "resnet_train.format_version", "4");
+    st = load_built(&b, &back, &err);
+    CHECKF(st == RT_OK && back.position.ranks == 1, "format 4: %s", err.message);
+    if (st == RT_OK)
+        rt_checkpoint_free(&back);
     /* values from the far ends of their ranges are accepted */
     set_meta(&b, "resnet_train.epoch", "0");
     set_meta(&b, "resnet_train.epochs", "0");
