@@ -23,4 +23,7 @@ fi
 meson compile -C "$build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+# Open MPI's own allocations at exit (the distributed suite): tools/lsan.supp
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tools/lsan.supp:print_suppressions=0}
+export OMPI_MCA_mca_base_component_disable_dlclose=1
 meson test -C "$build" --print-errorlogs --timeout-multiplier "${TIMEOUT_MULTIPLIER:-4}" "$@"

@@ -82,6 +82,13 @@ typedef struct rt_backend_ops {
     rt_status (*lr_from_table)(void *ctx, const float *table, int64_t length,
                                rt_step_state *state);
     rt_status (*step_advance)(void *ctx, rt_step_state *state, int n, int optimizer_step);
+
+    /* Collectives across ranks on the device's own library (NCCL); NULL
+     * where the backend has none (the trainer then sums through the host). */
+    rt_status (*comm_unique_id)(void *ctx, void *id);
+    rt_status (*comm_init)(void *ctx, int rank, int size, const void *id);
+    rt_status (*allreduce_weighted)(void *ctx, float *values, size_t count, float weight,
+                                    double timeout);
 } rt_backend_ops;
 
 /* What a backend's open function returns. */

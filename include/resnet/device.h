@@ -189,6 +189,22 @@ typedef struct rt_batch_transform {
     uint32_t ratio_q[RT_RESIZED_CROP_KNOTS]; /* width/height at log-even knots 3/4..4/3, 2^-16 */
 } rt_batch_transform;
 
+/* ---- collectives across ranks (data-parallel training) ------------------
+ * Where the device has its own collectives library (CUDA with NCCL): rank 0
+ * makes an id, every rank gets it (the caller sends it, e.g. by MPI), then
+ * every rank joins the communicator with it. allreduce_weighted: values =
+ * the sum over the ranks of weight_r * values_r, in place on the device,
+ * the same bits on every rank; it waits at most `timeout` seconds for the
+ * others, then aborts the communicator and fails. */
+#define RT_COMM_ID_BYTES 128
+int rt_device_has_collectives(const rt_device *dev);
+/* "NCCL 2.28.9 (headers 2.28.9)", or "" when the build has none. */
+void rt_device_collectives_version(char *text, size_t size);
+rt_status rt_device_comm_unique_id(rt_device *dev, void *id);
+rt_status rt_device_comm_init(rt_device *dev, int rank, int size, const void *id);
+rt_status rt_device_allreduce_weighted(rt_device *dev, float *values, size_t count, float weight,
+                                       double timeout);
+
 /* ---- ops --------------------------------------------------------------- */
 /* images: count x pixels bytes, labels: count bytes, order: NULL for file
  * order or a permutation of 0..count-1. Reads samples order[cursor..cursor+n)

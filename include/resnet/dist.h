@@ -46,8 +46,13 @@ int rt_dist_local_size(const rt_dist *d);
 /* "Open MPI v4.1.4, ..." (MPI_Get_library_version's first line), "" for one rank. */
 const char *rt_dist_library(const rt_dist *d);
 
+/* "Open MPI v4.1.4" for the build's MPI (callable before any rt_dist_open),
+ * "" without MPI. */
+void rt_dist_built_library(char *text, size_t size);
+
 /* Seconds a collective may wait for the other ranks (60 by default). */
 void rt_dist_set_timeout(rt_dist *d, double seconds);
+double rt_dist_timeout(const rt_dist *d);
 
 /* In-place sums over the ranks, in rank order on every rank, so each rank
  * gets the same bits. `what` names the collective in a timeout message. */

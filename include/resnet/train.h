@@ -169,6 +169,9 @@ rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_data
 void rt_trainer_destroy(rt_trainer *t);
 
 rt_model *rt_trainer_model(rt_trainer *t);
+/* 1 when the ranks' gradients are summed by the device's own library
+ * (NCCL), 0 when through the host (MPI). */
+int rt_trainer_device_sums(const rt_trainer *t);
 const rt_train_config *rt_trainer_config(const rt_trainer *t);
 rt_train_position rt_trainer_position(const rt_trainer *t);
 

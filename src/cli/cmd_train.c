@@ -234,9 +234,12 @@ static int train(const cli_options *o, rt_dist *dist)
             int offset, share;
             rt_dist_slice(cfg.batch_size, rt_dist_size(dist), rt_dist_size(dist) - 1, &offset,
                           &share);
-            printf("Data-parallel over %d ranks (%s): each step's batch of %d split %d to %d "
-                   "per rank\n",
-                   rt_dist_size(dist), rt_dist_library(dist), cfg.batch_size,
+            char sums[112] = "MPI through the host";
+            if (rt_trainer_device_sums(c.trainer))
+                rt_device_collectives_version(sums, sizeof sums);
+            printf("Data-parallel over %d ranks (%s; gradients summed by %s): each step's batch "
+                   "of %d split %d to %d per rank\n",
+                   rt_dist_size(dist), rt_dist_library(dist), sums, cfg.batch_size,
                    (cfg.batch_size + rt_dist_size(dist) - 1) / rt_dist_size(dist), share);
         }
         c.report.top5 = strcmp(rt_network_name(net), "seed") != 0;

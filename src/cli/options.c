@@ -1,4 +1,5 @@
 #include "options.h"
+#include "resnet/dist.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,11 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
         if (!strcmp(a, "--version")) {
             printf("resnet-train %s (CUDA backend: %s)\n", RT_VERSION,
                    rt_device_cuda_built() ? "built" : "not built");
+            char mpi[160], nccl[96];
+            rt_dist_built_library(mpi, sizeof mpi);
+            rt_device_collectives_version(nccl, sizeof nccl);
+            printf("Several ranks: %s%s%s\n", *mpi ? mpi : "not built (no MPI)",
+                   *nccl ? "; GPU sums by " : "", nccl);
             return -1;
         }
         if (!allowed(o->command, a))

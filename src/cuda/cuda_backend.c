@@ -448,6 +448,9 @@ static void cuda_close(void *vctx)
         return;
     if (ctx->stream && cudaStreamSynchronize(ctx->stream) != cudaSuccess)
         (void)cudaGetLastError();
+#ifdef RT_HAVE_NCCL
+    cuda_comm_close(ctx);
+#endif
     for (size_t i = 0; i < ctx->graph_count; i++)
         if (ctx->graphs[i].exec)
             cudaGraphExecDestroy(ctx->graphs[i].exec);
@@ -510,6 +513,11 @@ static const rt_backend_ops CUDA_OPS = {
     .sgd = cuda_sgd,
     .lr_from_table = cuda_lr_from_table,
     .step_advance = cuda_step_advance,
+#ifdef RT_HAVE_NCCL
+    .comm_unique_id = cuda_comm_unique_id,
+    .comm_init = cuda_comm_init,
+    .allreduce_weighted = cuda_allreduce_weighted,
+#endif
 };
 
 /* The first calls that touch the GPU: a failure means no usable device. */

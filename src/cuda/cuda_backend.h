@@ -71,6 +71,10 @@ typedef struct cuda_ctx {
 
     cuda_graph_entry *graphs;
     size_t graph_count, graph_cap;
+
+    /* data-parallel training (cuda_nccl.c): the ranks' communicator */
+    struct ncclComm *nccl;
+    cudaEvent_t comm_done;
 } cuda_ctx;
 
 /* ---- cuda_backend.c ------------------------------------------------------ */
@@ -144,5 +148,13 @@ rt_status cuda_lr_from_table(void *ctx, const float *table, int64_t length,
 rt_status cuda_adam(void *ctx, size_t count, float *params, const float *grads, float *m,
                     float *v, const rt_adam_config *cfg, rt_step_state *state);
 rt_status cuda_step_advance(void *ctx, rt_step_state *state, int n, int optimizer_step);
+
+/* ---- cuda_nccl.c (with NCCL) ------------------------------------------- */
+rt_status cuda_comm_unique_id(void *ctx, void *id);
+rt_status cuda_comm_init(void *ctx, int rank, int size, const void *id);
+rt_status cuda_allreduce_weighted(void *ctx, float *values, size_t count, float weight,
+                                  double timeout);
+void cuda_comm_close(cuda_ctx *ctx);
+void rt_cuda_nccl_version(char *text, size_t size);
 
 #endif

@@ -426,3 +426,41 @@ rt_status rt_op_step_advance(rt_device *dev, rt_step_state *state, int n, int op
     CHECK_ARG(dev, state && n >= 0);
     return BACKEND(dev)->step_advance(CTX(dev), state, n, optimizer_step);
 }
+
+/* ---- collectives across ranks -------------------------------------------- */
+#ifdef RT_HAVE_NCCL
+void rt_cuda_nccl_version(char *text, size_t size); /* src/cuda/cuda_nccl.c */
+#endif
+
+int rt_device_has_collectives(const rt_device *dev)
+{
+    return BACKEND(dev)->allreduce_weighted != NULL;
+}
+
+void rt_device_collectives_version(char *text, size_t size)
+{
+    if (size)
+        text[0] = '\0';
+#ifdef RT_HAVE_NCCL
+    rt_cuda_nccl_version(text, size);
+#endif
+}
+
+rt_status rt_device_comm_unique_id(rt_device *dev, void *id)
+{
+    CHECK_ARG(dev, id && BACKEND(dev)->comm_unique_id);
+    return BACKEND(dev)->comm_unique_id(CTX(dev), id);
+}
+
+rt_status rt_device_comm_init(rt_device *dev, int rank, int size, const void *id)
+{
+    CHECK_ARG(dev, id && BACKEND(dev)->comm_init && size >= 1 && rank >= 0 && rank < size);
+    return BACKEND(dev)->comm_init(CTX(dev), rank, size, id);
+}
+
+rt_status rt_device_allreduce_weighted(rt_device *dev, float *values, size_t count, float weight,
+                                       double timeout)
+{
+    CHECK_ARG(dev, values && BACKEND(dev)->allreduce_weighted && timeout > 0.0);
+    return BACKEND(dev)->allreduce_weighted(CTX(dev), values, count, weight, timeout);
+}

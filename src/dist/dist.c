@@ -108,13 +108,7 @@ rt_status rt_dist_open(rt_dist **out, rt_error *err)
         MPI_Comm_size(local, &d->local_size);
         MPI_Comm_free(&local);
     }
-    char version[MPI_MAX_LIBRARY_VERSION_STRING];
-    int length = 0;
-    MPI_Get_library_version(version, &length);
-    version[strcspn(version, ",\n")] = '\0';
-    size_t kept = strlen(version) < sizeof d->library ? strlen(version) : sizeof d->library - 1;
-    memcpy(d->library, version, kept);
-    d->library[kept] = '\0';
+    rt_dist_built_library(d->library, sizeof d->library);
     *out = d;
     if (announced > 1 && d->size != announced) {
         rt_status st = rt_error_set(
@@ -170,6 +164,26 @@ void rt_dist_set_timeout(rt_dist *d, double seconds)
 {
     if (d && seconds > 0.0)
         d->timeout = seconds;
+}
+
+double rt_dist_timeout(const rt_dist *d) { return d ? d->timeout : 60.0; }
+
+void rt_dist_built_library(char *text, size_t size)
+{
+    if (size == 0)
+        return;
+    text[0] = '\0';
+#ifdef RT_HAVE_MPI
+    /* one of the few MPI calls allowed before MPI_Init */
+    char version[MPI_MAX_LIBRARY_VERSION_STRING];
+    int length = 0;
+    if (MPI_Get_library_version(version, &length) != MPI_SUCCESS)
+        return;
+    version[strcspn(version, ",\n")] = '\0';
+    size_t kept = strlen(version) < size ? strlen(version) : size - 1;
+    memcpy(text, version, kept);
+    text[kept] = '\0';
+#endif
 }
 
 #ifdef RT_HAVE_MPI

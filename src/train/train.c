@@ -40,6 +40,7 @@ struct rt_trainer {
     int rank, ranks;
     int local_n, local_off; /* the samples of the step's batch this rank computes */
     float *grads_host;      /* the all-reduce's host copy where device memory is not the host's */
+    int device_sums;        /* the device sums the ranks' gradients itself (NCCL) */
     double reduce_seconds;  /* spent in the gradient all-reduce this epoch */
     float *lr_table;       /* device: each step's rate, for schedules that change it */
     int64_t lr_table_len;
@@ -316,6 +317,23 @@ static rt_status build_transforms(rt_trainer *t, rt_error *err)
     return RT_OK;
 }
 
+/* The device's own collectives (NCCL): rank 0's id to every rank, then
+ * every rank joins the communicator. */
+static rt_status open_device_sums(rt_trainer *t, rt_error *err)
+{
+    unsigned char id[RT_COMM_ID_BYTES];
+    memset(id, 0, sizeof id);
+    if (t->rank == 0 && rt_device_comm_unique_id(t->dev, id) != RT_OK)
+        return device_failed(t, err);
+    TRY(rt_dist_broadcast(t->cfg.dist, id, sizeof id, "broadcast of the NCCL id", err));
+    if (rt_device_comm_init(t->dev, t->rank, t->ranks, id) != RT_OK)
+        return device_failed(t, err);
+    t->device_sums = 1;
+    return RT_OK;
+}
+
+int rt_trainer_device_sums(const rt_trainer *t) { return t->device_sums; }
+
 static rt_status prepare_recipe(rt_trainer *t, int training, rt_error *err)
 {
     TRY(build_transforms(t, err));
@@ -363,7 +381,9 @@ rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_data
         else if (!t->order || !t->train_state || !t->eval_state)
             st = device_failed(t, err);
     }
-    if (st == RT_OK && t->ranks > 1 && strcmp(rt_device_kind(dev), "cpu") != 0) {
+    if (st == RT_OK && t->ranks > 1 && rt_device_has_collectives(dev))
+        st = open_device_sums(t, err);
+    if (st == RT_OK && t->ranks > 1 && !t->device_sums && strcmp(rt_device_kind(dev), "cpu") != 0) {
         t->grads_host = malloc(rt_network_params_size(net) * sizeof *t->grads_host);
         if (!t->grads_host)
             st = rt_error_set(err, RT_ERR_NOMEM, "out of host memory for the gradient all-reduce");
@@ -566,10 +586,17 @@ static rt_status reduce_gradients(rt_trainer *t, rt_error *err)
     size_t count = rt_network_params_size(rt_model_network(m));
     float *g = rt_model_grads(m), *host = t->grads_host ? t->grads_host : g;
     double start = now_seconds();
+    float share = (float)t->local_n / (float)t->step_n;
+    if (t->device_sums) {
+        if (rt_device_allreduce_weighted(t->dev, g, count, share,
+                                         rt_dist_timeout(t->cfg.dist)) != RT_OK)
+            return device_failed(t, err);
+        t->reduce_seconds += now_seconds() - start;
+        return RT_OK;
+    }
     if (rt_device_synchronize(t->dev) != RT_OK ||
         (t->grads_host && rt_device_download(t->dev, host, g, count * sizeof *host) != RT_OK))
         return device_failed(t, err);
-    float share = (float)t->local_n / (float)t->step_n;
     for (size_t i = 0; i < count; i++)
         host[i] *= share;
     TRY(rt_dist_sum_f32(t->cfg.dist, host, count, "gradient all-reduce", err));

@@ -24,6 +24,12 @@ need_launcher() {
 need_data() {
     [ -n "$data" ] || { echo "skipped: RESNET_TRAIN_DATA is not set"; exit 77; }
 }
+# Under ASan (tools/sanitize.sh) the leak check must unwind through Open
+# MPI's libraries, built without frame pointers, to match tools/lsan.supp:
+# the slow unwinder, for the processes that run MPI only.
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+    export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"
+fi
 # mpirun with a one-line timeout guard: a hang fails the test instead of CI
 run_ranks() { timeout -k 5 240 mpirun --oversubscribe "$@"; }
 # |a - b| / |b| <= limit
