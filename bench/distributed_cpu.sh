@@ -20,9 +20,10 @@ epoch_line() { grep "^epoch_time_s" "$1" | tail -1; }
 rate() { sed 's/.*train_images_per_s:\([0-9.]*\).*/\1/' <<<"$1"; }
 {
     echo "# $(date -u) $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(mpirun --version | head -1)"
-    for net in seed resnet20; do
+    for net in seed resnet20 resnet20-sync-bn; do
         run=(--device cpu --no-download --epochs 1 --test-limit 1000)
-        [ "$net" = resnet20 ] && run+=(--model resnet20 --train-limit "$images20")
+        [ "$net" != seed ] && run+=(--model resnet20 --train-limit "$images20")
+        [ "$net" = resnet20-sync-bn ] && run+=(--sync-bn)
         OMP_NUM_THREADS=$cores ./build/resnet-train "${run[@]}" >/tmp/dist-bench-1.log 2>&1
         OMP_NUM_THREADS=$(( cores / ranks > 0 ? cores / ranks : 1 )) \
             mpirun --oversubscribe -np "$ranks" ./build/resnet-train "${run[@]}" >/tmp/dist-bench-n.log 2>&1

@@ -124,6 +124,17 @@ static inline int rt_pool_out_w(const rt_pool_shape *s)
  * estimates move by `momentum` towards the mean and the unbiased variance;
  * num_batches_tracked counts the training batches. Evaluation: the running
  * estimates normalise. relu != 0 fuses a relu after it. */
+/* Synchronised BatchNorm (data-parallel training with --sync-bn): the
+ * batch statistics over every rank's share of the batch together. sum()
+ * adds `count` doubles over the ranks in place (every rank the same bits);
+ * share is this rank's part of the global batch (n_r / n), by which its
+ * gradients are scaled before the ranks' sum. The CPU backend has it. */
+typedef struct rt_batchnorm_sync {
+    rt_status (*sum)(void *ctx, double *values, int count, rt_error *err);
+    void *ctx;
+    double share;
+} rt_batchnorm_sync;
+
 typedef struct rt_batchnorm {
     int n, c, hw;
     float eps, momentum;        /* 1e-5, 0.1 */
@@ -132,6 +143,7 @@ typedef struct rt_batchnorm {
     float *running_mean, *running_var; /* [c] */
     int64_t *num_batches_tracked;      /* one counter */
     float *save_mean, *save_invstd;    /* [c]: the training batch's statistics, for backward */
+    const rt_batchnorm_sync *sync;     /* training: NULL for this batch's own statistics */
 } rt_batchnorm;
 
 /* State of a pass over a dataset, kept in device memory so that a captured

@@ -82,6 +82,9 @@ rt_status rt_model_forward(rt_model *model, int n, int training);
 /* Gradients of every parameter into rt_model_grads() from
  * rt_model_dlogits(), after rt_model_forward(model, n, 1). */
 rt_status rt_model_backward(rt_model *model, int n);
+/* Training BatchNorm layers take their statistics over the ranks through
+ * sync (resnet/device.h), NULL for the batch's own (the default). */
+void rt_model_set_batchnorm_sync(rt_model *model, const rt_batchnorm_sync *sync);
 
 /* Finds where a NaN or Inf first appears in a training step on the first n
  * images of the current batch: the parameters, the input, then every op's

@@ -78,6 +78,8 @@ typedef struct rt_train_config {
     int detect_anomaly;    /* check every step; on NaN/Inf name the first op that made it */
     const volatile sig_atomic_t *stop_flag; /* non-zero asks the run to stop after the current step */
     rt_dist *dist;         /* the ranks training together (resnet/dist.h); NULL: this process alone */
+    int sync_bn;           /* with several ranks: BatchNorm's statistics over the whole batch
+                              (SyncBatchNorm), not each rank's share (the default, as DDP) */
 } rt_train_config;
 
 void rt_train_config_default(rt_train_config *cfg);

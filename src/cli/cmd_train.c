@@ -60,6 +60,7 @@ static rt_status resume_config(const cli_options *o, const rt_checkpoint *ck, rt
 {
     *cfg = ck->config;
     cfg->eval_every = o->train.eval_every;
+    cfg->sync_bn = o->train.sync_bn;
     cfg->log_every = o->train.log_every;
     cli_apply_given(o, cfg);
     const char *field = rt_train_config_conflict(cfg, &ck->config);
@@ -98,8 +99,8 @@ static rt_status check_same_recipe(const train_ctx *c, const rt_train_config *cf
     rt_train_config shown = *cfg;
     shown.dist = NULL;
     cli_print_recipe(f, &shown, "");
-    fprintf(f, "%s %zu %d %d\n", rt_network_name(net), rt_network_params_size(net), train_count,
-            test_count);
+    fprintf(f, "%s %zu %d %d sync_bn %d\n", rt_network_name(net), rt_network_params_size(net),
+            train_count, test_count, cfg->sync_bn);
     fclose(f);
     uint64_t mine = rt_dist_checksum(text, length, 0), theirs;
     free(text);

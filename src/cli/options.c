@@ -104,6 +104,8 @@ void cli_usage(FILE *out)
         "Several ranks (under mpirun or srun; docs/distributed.md):\n"
         "  --comm-timeout S     end the run when the other ranks give no answer for S\n"
         "                       seconds (60)\n"
+        "  --sync-bn            BatchNorm's statistics over the whole batch, not each rank's\n"
+        "                       share (CPU)\n"
         "Evaluate and predict:\n"
         "  --json               machine-readable output\n"
         "\n"
@@ -120,7 +122,7 @@ static int allowed(cli_command cmd, const char *option)
         "--epochs", "--lr", "--shuffle", "--seed", "--lr-step-size", "--lr-gamma",
         "--eval-every", "--train-limit", "--save", "--save-every", "--save-best", "--resume",
         "--init",
-        "--detect-anomaly", "--comm-timeout", NULL};
+        "--detect-anomaly", "--comm-timeout", "--sync-bn", NULL};
     static const char *const not_train[] = {"--json", NULL};
     if (cmd == CMD_MODELS)
         return !strcmp(option, "--input") || !strcmp(option, "--classes");
@@ -316,6 +318,8 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
         } else if (!strcmp(a, "--init")) {
             VALUE();
             o->init_path = v;
+        } else if (!strcmp(a, "--sync-bn")) {
+            o->train.sync_bn = 1;
         } else if (!strcmp(a, "--comm-timeout")) {
             VALUE();
             st = rt_parse_float(a, v, 1.0, 86400.0, &o->comm_timeout, err);

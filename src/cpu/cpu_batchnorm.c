@@ -7,6 +7,7 @@
  * one fixed order whatever the thread count. */
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu_backend.h"
@@ -36,10 +37,78 @@
         (result) = s_;                                                         \
     } while (0)
 
+/* y = x * alpha + shift over channel c (relu fused when asked). */
+static void normalize_channel(const rt_batchnorm *bn, int c, float mean, float invstd,
+                              const float *x, float *y)
+{
+    float alpha = invstd * bn->weight[c];
+    float shift = bn->bias[c] - mean * alpha;
+    for (int n = 0; n < bn->n; n++) {
+        size_t base = ((size_t)n * bn->c + (size_t)c) * bn->hw;
+        const float *xs = x + base;
+        float *ys = y + base;
+        if (bn->relu)
+            for (int i = 0; i < bn->hw; i++) {
+                float v = xs[i] * alpha + shift;
+                ys[i] = v < 0.0f ? 0.0f : v;
+            }
+        else
+            for (int i = 0; i < bn->hw; i++)
+                ys[i] = xs[i] * alpha + shift;
+    }
+}
+
+/* Synchronised over the ranks (bn->sync): the same two passes, each
+ * channel's sums (and the element count) added over the ranks between
+ * them, so the statistics are those of the whole batch. */
+static rt_status forward_synced(cpu_ctx *ctx, const rt_batchnorm *bn, const float *x, float *y)
+{
+    const int C = bn->c;
+    double *sums = malloc(((size_t)C + 1) * sizeof *sums);
+    if (!sums)
+        return rt_error_set(ctx->err, RT_ERR_NOMEM, "out of host memory for BatchNorm's sums");
+    double local = (double)bn->n * bn->hw;
+    #pragma omp parallel for num_threads(cpu_team(ctx, local * C)) schedule(static)
+    for (int c = 0; c < C; c++)
+        CHANNEL_SUM(sums[c], bn, c, (double)x[at]);
+    sums[C] = local;
+    rt_status st = bn->sync->sum(bn->sync->ctx, sums, C + 1, ctx->err);
+    if (st != RT_OK) {
+        free(sums);
+        return st;
+    }
+    double count = sums[C];
+    #pragma omp parallel for num_threads(cpu_team(ctx, 2.0 * local * C)) schedule(static)
+    for (int c = 0; c < C; c++) {
+        float mean = (float)(sums[c] / count);
+        bn->save_mean[c] = mean;
+        CHANNEL_SUM(sums[c], bn, c, ((double)x[at] - mean) * ((double)x[at] - mean));
+    }
+    st = bn->sync->sum(bn->sync->ctx, sums, C, ctx->err);
+    if (st == RT_OK) {
+        double m = bn->momentum;
+        #pragma omp parallel for num_threads(cpu_team(ctx, local * C)) schedule(static)
+        for (int c = 0; c < C; c++) {
+            float mean = bn->save_mean[c];
+            float invstd = (float)(1.0 / sqrt(sums[c] / count + (double)bn->eps));
+            bn->save_invstd[c] = invstd;
+            bn->running_mean[c] = (float)(m * mean + (1.0 - m) * bn->running_mean[c]);
+            bn->running_var[c] =
+                (float)(m * (sums[c] / (count - 1.0)) + (1.0 - m) * bn->running_var[c]);
+            normalize_channel(bn, c, mean, invstd, x, y);
+        }
+        *bn->num_batches_tracked += 1;
+    }
+    free(sums);
+    return st;
+}
+
 rt_status cpu_batchnorm_forward(void *vctx, const rt_batchnorm *bn, int training,
                                 const float *x, float *y)
 {
     cpu_ctx *ctx = vctx;
+    if (training && bn->sync)
+        return forward_synced(ctx, bn, x, y);
     double count = (double)bn->n * bn->hw;
     #pragma omp parallel for num_threads(cpu_team(ctx, 3.0 * count * bn->c)) schedule(static)
     for (int c = 0; c < bn->c; c++) {
@@ -60,21 +129,7 @@ rt_status cpu_batchnorm_forward(void *vctx, const rt_batchnorm *bn, int training
             mean = bn->running_mean[c];
             invstd = (float)(1.0 / sqrt((double)bn->running_var[c] + (double)bn->eps));
         }
-        float alpha = invstd * bn->weight[c];
-        float shift = bn->bias[c] - mean * alpha;
-        for (int n = 0; n < bn->n; n++) {
-            size_t base = ((size_t)n * bn->c + (size_t)c) * bn->hw;
-            const float *xs = x + base;
-            float *ys = y + base;
-            if (bn->relu)
-                for (int i = 0; i < bn->hw; i++) {
-                    float v = xs[i] * alpha + shift;
-                    ys[i] = v < 0.0f ? 0.0f : v;
-                }
-            else
-                for (int i = 0; i < bn->hw; i++)
-                    ys[i] = xs[i] * alpha + shift;
-        }
+        normalize_channel(bn, c, mean, invstd, x, y);
     }
     if (training)
         *bn->num_batches_tracked += 1;
@@ -131,30 +186,75 @@ static void backward_sums(const rt_batchnorm *bn, int c, float mean, const float
     *dot_out = dot;
 }
 
+/* dx of channel c from the sums (in this rank's gradient scale). */
+static void backward_channel(const rt_batchnorm *bn, int c, double sum, double dotp,
+                             double count, const float *x, const float *y, const float *dy,
+                             float *dx)
+{
+    float mean = bn->save_mean[c], invstd = bn->save_invstd[c];
+    float k = (float)dotp * invstd * invstd / (float)count;
+    float grad_mean = (float)(sum / count);
+    float scale = invstd * bn->weight[c];
+    for (int n = 0; n < bn->n && dx; n++) {
+        size_t base = ((size_t)n * bn->c + (size_t)c) * bn->hw;
+        const float *xs = x + base, *gs = dy + base, *ys = bn->relu ? y + base : NULL;
+        float *out = dx + base;
+        for (int i = 0; i < bn->hw; i++) {
+            float g = ys && !(ys[i] > 0.0f) ? 0.0f : gs[i];
+            out[i] = (g - grad_mean - (xs[i] - mean) * k) * scale;
+        }
+    }
+}
+
+/* Synchronised: the sums of the whole batch's gradient. This rank's dy is
+ * its share's loss gradient, 1/share times its part of the whole batch's:
+ * the ranks add share * their sums, and dx takes them back in this rank's
+ * scale; the parameters' gradients stay this rank's own (the ranks' sum of
+ * the gradients weights them by share). */
+static rt_status backward_synced(cpu_ctx *ctx, const rt_batchnorm *bn, const float *x,
+                                 const float *y, const float *dy, float *dx, float *dweight,
+                                 float *dbias)
+{
+    const int C = bn->c;
+    double *sums = malloc((2 * (size_t)C + 1) * sizeof *sums);
+    if (!sums)
+        return rt_error_set(ctx->err, RT_ERR_NOMEM, "out of host memory for BatchNorm's sums");
+    double local = (double)bn->n * bn->hw, share = bn->sync->share;
+    #pragma omp parallel for num_threads(cpu_team(ctx, 2.0 * local * C)) schedule(static)
+    for (int c = 0; c < C; c++) {
+        double sum, dotp;
+        backward_sums(bn, c, bn->save_mean[c], x, y, dy, &sum, &dotp);
+        dweight[c] = (float)(dotp * bn->save_invstd[c]);
+        dbias[c] = (float)sum;
+        sums[c] = sum * share;
+        sums[C + c] = dotp * share;
+    }
+    sums[2 * C] = local;
+    rt_status st = bn->sync->sum(bn->sync->ctx, sums, 2 * C + 1, ctx->err);
+    if (st == RT_OK) {
+        double count = sums[2 * C];
+        #pragma omp parallel for num_threads(cpu_team(ctx, local * C)) schedule(static)
+        for (int c = 0; c < C; c++)
+            backward_channel(bn, c, sums[c] / share, sums[C + c] / share, count, x, y, dy, dx);
+    }
+    free(sums);
+    return st;
+}
+
 rt_status cpu_batchnorm_backward(void *vctx, const rt_batchnorm *bn, const float *x,
                                  const float *y, const float *dy, float *dx, float *dweight,
                                  float *dbias)
 {
     cpu_ctx *ctx = vctx;
+    if (bn->sync)
+        return backward_synced(ctx, bn, x, y, dy, dx, dweight, dbias);
     double count = (double)bn->n * bn->hw;
-    int relu = bn->relu;
     #pragma omp parallel for num_threads(cpu_team(ctx, 3.0 * count * bn->c)) schedule(static)
     for (int c = 0; c < bn->c; c++) {
         float mean = bn->save_mean[c], invstd = bn->save_invstd[c];
         double sum, dotp;
         backward_sums(bn, c, mean, x, y, dy, &sum, &dotp);
-        float k = (float)dotp * invstd * invstd / (float)count;
-        float grad_mean = (float)(sum / count);
-        float scale = invstd * bn->weight[c];
-        for (int n = 0; n < bn->n && dx; n++) {
-            size_t base = ((size_t)n * bn->c + (size_t)c) * bn->hw;
-            const float *xs = x + base, *gs = dy + base, *ys = relu ? y + base : NULL;
-            float *out = dx + base;
-            for (int i = 0; i < bn->hw; i++) {
-                float g = ys && !(ys[i] > 0.0f) ? 0.0f : gs[i];
-                out[i] = (g - grad_mean - (xs[i] - mean) * k) * scale;
-            }
-        }
+        backward_channel(bn, c, sum, dotp, count, x, y, dy, dx);
         dweight[c] = (float)(dotp * invstd);
         dbias[c] = (float)sum;
     }

@@ -347,6 +347,9 @@ rt_status rt_op_batchnorm_forward(rt_device *dev, const rt_batchnorm *bn, int tr
                                 "BatchNorm in training needs more than 1 value per channel "
                                 "(got a batch of %d x %d pixels)", bn->n, bn->hw);
     }
+    if (training && bn->sync && strcmp(BACKEND(dev)->kind, "cpu") != 0)
+        return rt_error_set(&dev->err, RT_ERR_USAGE,
+                            "synchronised BatchNorm (--sync-bn) runs on the CPU backend only so far");
     return BACKEND(dev)->batchnorm_forward(CTX(dev), bn, training, x, y);
 }
 
@@ -356,6 +359,9 @@ rt_status rt_op_batchnorm_backward(rt_device *dev, const rt_batchnorm *bn, const
 {
     CHECK_ARG(dev, bn_ok(bn) && bn->save_mean && bn->save_invstd && x && (y || !bn->relu) &&
                        dy && dweight && dbias && dx != dy);
+    if (bn->sync && strcmp(BACKEND(dev)->kind, "cpu") != 0)
+        return rt_error_set(&dev->err, RT_ERR_USAGE,
+                            "synchronised BatchNorm (--sync-bn) runs on the CPU backend only so far");
     return BACKEND(dev)->batchnorm_backward(CTX(dev), bn, x, y, dy, dx, dweight, dbias);
 }
 

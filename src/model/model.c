@@ -31,6 +31,7 @@ struct rt_model {
     float *act, *grad, *temp;
     int32_t *labels;
     size_t device_bytes;
+    const rt_batchnorm_sync *bn_sync; /* training BatchNorm over several ranks, NULL alone */
 };
 
 #define TRY(call)                        \
@@ -290,7 +291,8 @@ static rt_batchnorm bn_of(rt_model *m, int i, int n)
                        tensor(m, g->t_var, m->buffers),
                        m->counters + m->net->tensors[g->t_count].offset,
                        m->stats + g->stats_offset,
-                       m->stats + g->stats_offset + round64((size_t)g->c)};
+                       m->stats + g->stats_offset + round64((size_t)g->c),
+                       m->bn_sync};
     return bn;
 }
 
@@ -511,6 +513,8 @@ static rt_status backward_node(rt_model *m, int i, int n)
     return RT_OK;
 }
 
+void rt_model_set_batchnorm_sync(rt_model *m, const rt_batchnorm_sync *sync) { m->bn_sync = sync; }
+
 rt_status rt_model_backward(rt_model *m, int n)
 {
     if (!m->training)
@@ -587,6 +591,9 @@ rt_status rt_model_trace_nonfinite(rt_model *m, int n, rt_step_state *state, cha
         st = trace_check(&c, "the input images", m->input, (size_t)n * rt_model_input_size(m));
     m->check = trace_check;
     m->check_ctx = &c;
+    /* this rank alone traces: its BatchNorm statistics its own */
+    const rt_batchnorm_sync *sync = m->bn_sync;
+    m->bn_sync = NULL;
     if (st == RT_OK)
         st = rt_model_forward(m, n, 1);
     if (st == RT_OK)
@@ -596,6 +603,7 @@ rt_status rt_model_trace_nonfinite(rt_model *m, int n, rt_step_state *state, cha
         st = rt_model_backward(m, n);
     m->check = NULL;
     m->check_ctx = NULL;
+    m->bn_sync = sync;
     free(c.host);
     if (st == RT_OK || c.found)
         return RT_OK; /* `where` says what was found, "" for nothing */

@@ -41,6 +41,7 @@ struct rt_trainer {
     int local_n, local_off; /* the samples of the step's batch this rank computes */
     float *grads_host;      /* the all-reduce's host copy where device memory is not the host's */
     int device_sums;        /* the device sums the ranks' gradients itself (NCCL) */
+    rt_batchnorm_sync bn_sync; /* --sync-bn: BatchNorm's sums over the ranks */
     double reduce_seconds;  /* spent in the gradient all-reduce this epoch */
     float *lr_table;       /* device: each step's rate, for schedules that change it */
     int64_t lr_table_len;
@@ -334,6 +335,32 @@ static rt_status open_device_sums(rt_trainer *t, rt_error *err)
 
 int rt_trainer_device_sums(const rt_trainer *t) { return t->device_sums; }
 
+static rt_status sum_batchnorm(void *ctx, double *values, int count, rt_error *err)
+{
+    rt_trainer *t = ctx;
+    return rt_dist_sum_f64(t->cfg.dist, values, count, "synchronised BatchNorm's sums", err);
+}
+
+/* --sync-bn: every rank must take part in every step's BatchNorm sums. */
+static rt_status open_batchnorm_sync(rt_trainer *t, rt_error *err)
+{
+    if (strcmp(rt_device_kind(t->dev), "cpu") != 0)
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--sync-bn runs on the CPU backend only so far (not on %s)",
+                            rt_device_kind(t->dev));
+    int last = t->train_count % t->cfg.batch_size;
+    if (last > 0 && last < t->ranks)
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--sync-bn: the last batch of each epoch, of %d image%s, would leave "
+                            "some of the %d ranks without images; change --batch-size or "
+                            "--train-limit", last, last == 1 ? "" : "s", t->ranks);
+    t->bn_sync.sum = sum_batchnorm;
+    t->bn_sync.ctx = t;
+    t->bn_sync.share = 1.0;
+    rt_model_set_batchnorm_sync(t->model, &t->bn_sync);
+    return RT_OK;
+}
+
 static rt_status prepare_recipe(rt_trainer *t, int training, rt_error *err)
 {
     TRY(build_transforms(t, err));
@@ -383,6 +410,8 @@ rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_data
     }
     if (st == RT_OK && t->ranks > 1 && rt_device_has_collectives(dev))
         st = open_device_sums(t, err);
+    if (st == RT_OK && t->ranks > 1 && cfg->sync_bn && train)
+        st = open_batchnorm_sync(t, err);
     if (st == RT_OK && t->ranks > 1 && !t->device_sums && strcmp(rt_device_kind(dev), "cpu") != 0) {
         t->grads_host = malloc(rt_network_params_size(net) * sizeof *t->grads_host);
         if (!t->grads_host)
@@ -675,6 +704,7 @@ static rt_status run_train_step(rt_trainer *t, rt_error *err)
     int remaining = t->train_count - t->pos.cursor;
     t->step_n = remaining < t->cfg.batch_size ? remaining : t->cfg.batch_size;
     rt_dist_slice(t->step_n, t->ranks, t->rank, &t->local_off, &t->local_n);
+    t->bn_sync.share = (double)t->local_n / (double)t->step_n;
     if (t->cfg.detect_anomaly) {
         TRY(checked_train_step(t, err));
     } else if (t->ranks == 1) {

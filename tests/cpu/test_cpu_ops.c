@@ -328,7 +328,7 @@ static void test_batchnorm_case(int n, int c, int hw, int relu, float momentum)
     memcpy(rm, rm0, c * sizeof *rm);
     memcpy(rv, rv0, c * sizeof *rv);
     rt_batchnorm bn = {n, c, hw, 1e-5f, momentum, relu, gamma, beta, rm, rv, &tracked,
-                       smean, sinv};
+                       smean, sinv, NULL};
     char what[128];
     snprintf(what, sizeof what, "batchnorm n%d c%d hw%d relu%d", n, c, hw, relu);
     char msg[192];
@@ -391,6 +391,73 @@ static void test_batchnorm_case(int n, int c, int hw, int relu, float momentum)
     free(dgr), free(dbr), free(mean), free(var);
 }
 
+/* Synchronised BatchNorm's sums over the ranks, played by one process:
+ * `copies` identical ranks (the sum multiplies by their number). */
+static rt_status sum_copies(void *ctx, double *values, int count, rt_error *err)
+{
+    (void)err;
+    for (int i = 0; i < count; i++)
+        values[i] *= *(const double *)ctx;
+    return RT_OK;
+}
+
+/* --sync-bn's path against the plain one: a world of one (share 1), and
+ * two ranks holding the same batch (share 1/2: the whole batch is that
+ * batch twice, so its mean, variance and dx are the same), bit for bit
+ * but for the running variance, whose unbiased count doubles. */
+static void test_batchnorm_sync_case(int n, int c, int hw, int relu)
+{
+    size_t nx = (size_t)n * c * hw;
+    float *x = falloc(nx), *dy = falloc(nx), *gamma = falloc(c), *beta = falloc(c);
+    rt_test_fill(&rng, x, nx, -2, 3);
+    rt_test_fill(&rng, dy, nx, -1, 1);
+    rt_test_fill(&rng, gamma, c, 0.5f, 1.5f);
+    rt_test_fill(&rng, beta, c, -0.5f, 0.5f);
+    float *out[2][7]; /* y, dx, dgamma, dbeta, running mean and var, saved invstd */
+    for (int run = 0; run < 3; run++) {
+        double copies = run == 2 ? 2.0 : 1.0;
+        rt_batchnorm_sync sync = {sum_copies, &copies, 1.0 / copies};
+        float *y = falloc(nx), *dx = falloc(nx), *dg = falloc(c), *db = falloc(c);
+        float *rm = falloc(c), *rv = falloc(c), *sm = falloc(c), *si = falloc(c);
+        for (int i = 0; i < c; i++)
+            rm[i] = 0.0f, rv[i] = 1.0f;
+        int64_t tracked = 0;
+        rt_batchnorm bn = {n, c, hw, 1e-5f, 0.1f, relu, gamma, beta, rm, rv, &tracked, sm, si,
+                           run ? &sync : NULL};
+        CHECK(rt_op_batchnorm_forward(dev, &bn, 1, x, y) == RT_OK);
+        CHECK(rt_op_batchnorm_backward(dev, &bn, x, y, dy, dx, dg, db) == RT_OK);
+        CHECK(tracked == 1);
+        float *got[7] = {y, dx, dg, db, rm, rv, si};
+        size_t len[7] = {nx, nx, c, c, c, c, c};
+        if (run == 0) {
+            memcpy(out[0], got, sizeof got);
+            continue;
+        }
+        static const char *const names[7] = {"y", "dx", "dgamma", "dbeta", "running mean",
+                                             "running var", "saved invstd"};
+        for (int k = 0; k < 7; k++) {
+            if (run == 2 && k == 5) {
+                /* (m - 1) becomes (2m - 1): momentum 0.1 of var * m/(m-1) vs 2m/(2m-1) */
+                int ok = 1;
+                double m = (double)n * hw;
+                for (int i = 0; i < c; i++) {
+                    double var = ((double)out[0][5][i] - 0.9) / 0.1 * (m - 1) / m;
+                    ok &= fabs(rv[i] - (0.9 + 0.1 * var * 2 * m / (2 * m - 1))) <= 1e-5;
+                }
+                CHECKF(ok, "sync-bn n%d c%d hw%d, two ranks: running var", n, c, hw);
+                continue;
+            }
+            CHECKF(memcmp(got[k], out[0][k], len[k] * sizeof(float)) == 0,
+                   "sync-bn n%d c%d hw%d relu%d, %s: %s differs from the plain path", n, c, hw,
+                   relu, run == 1 ? "one rank" : "two identical ranks", names[k]);
+        }
+        free(y), free(dx), free(dg), free(db), free(rm), free(rv), free(sm), free(si);
+    }
+    for (int k = 0; k < 7; k++)
+        free(out[0][k]);
+    free(x), free(dy), free(gamma), free(beta);
+}
+
 static void test_batchnorm(void)
 {
     test_batchnorm_case(4, 3, 25, 0, 0.1f);
@@ -403,9 +470,13 @@ static void test_batchnorm(void)
     float x1[2] = {1, 2}, y1[2], g[2] = {1, 1}, b[2] = {0, 0}, r[2] = {0, 0}, v[2] = {1, 1};
     float sm[2], si[2];
     int64_t t = 0;
-    rt_batchnorm one = {1, 2, 1, 1e-5f, 0.1f, 0, g, b, r, v, &t, sm, si};
+    rt_batchnorm one = {1, 2, 1, 1e-5f, 0.1f, 0, g, b, r, v, &t, sm, si, NULL};
     CHECK(rt_op_batchnorm_forward(dev, &one, 1, x1, y1) == RT_ERR_USAGE);
     CHECK(rt_op_batchnorm_forward(dev, &one, 0, x1, y1) == RT_OK);
+    /* after the cases above, whose random data stay as they were */
+    test_batchnorm_sync_case(4, 3, 25, 0);
+    test_batchnorm_sync_case(6, 5, 49, 1);
+    test_batchnorm_sync_case(7, 16, 1, 1);
 }
 
 static void test_add(void)

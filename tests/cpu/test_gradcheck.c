@@ -164,7 +164,7 @@ static void test_batchnorm(int n, int c, int hw)
     size_t nx = (size_t)n * c * hw;
     float *rm = falloc(c), *rv = falloc(c), *sm = falloc(c), *si = falloc(c);
     int64_t tracked = 0;
-    bn_ctx b = {{n, c, hw, 1e-5f, 0.1f, 0, NULL, NULL, rm, rv, &tracked, sm, si},
+    bn_ctx b = {{n, c, hw, 1e-5f, 0.1f, 0, NULL, NULL, rm, rv, &tracked, sm, si, NULL},
                 falloc(nx), falloc(c), falloc(c)};
     float *y = falloc(nx), *g = falloc(nx), *dx = falloc(nx), *dw = falloc(c), *db = falloc(c);
     rt_test_fill(&rng, b.x, nx, -2, 2);

@@ -90,6 +90,36 @@ step)
             bad "batch $batch: 2 ranks' step differs from 1 rank's by $differ, the step is $moved"
         fi
     done
+    # A BatchNorm network: each rank normalises with its own share's
+    # statistics, so the step is not one rank's (DDP's behaviour) unless
+    # --sync-bn takes them over the whole batch; then the same limit holds.
+    one=(--epochs 1 --train-limit 64 --test-limit 100 --batch-size 64 --optimizer sgd --shuffle
+         --seed 5 --model "$RESNET_TRAIN_SOURCE/docs/examples/small_resnet.json")
+    "$exe" "${common[@]}" "${one[@]}" --lr 0.01 --save "$tmp/a.safetensors" >"$tmp/a.log" 2>&1 &&
+    "$exe" "${common[@]}" "${one[@]}" --lr 0.02 --save "$tmp/b.safetensors" >"$tmp/b.log" 2>&1 &&
+    run_ranks -np 2 "$exe" "${common[@]}" "${one[@]}" --lr 0.01 --save "$tmp/r.safetensors" >"$tmp/r.log" 2>&1 &&
+    run_ranks -np 2 "$exe" "${common[@]}" "${one[@]}" --lr 0.01 --sync-bn --save "$tmp/s.safetensors" >"$tmp/s.log" 2>&1 ||
+        { cat "$tmp"/*.log; bad "a BatchNorm run failed"; }
+    moved=$("$wdiff" "$tmp/a.safetensors" "$tmp/b.safetensors")
+    own=$("$wdiff" "$tmp/a.safetensors" "$tmp/r.safetensors")
+    synced=$("$wdiff" "$tmp/a.safetensors" "$tmp/s.safetensors")
+    if awk -v d="$synced" -v m="$moved" 'BEGIN { exit !(m > 0 && d <= 1e-4 * m) }'; then
+        echo "ok: BatchNorm, --sync-bn: 2 ranks' step differs from 1 rank's by $synced (step $moved)"
+    else
+        bad "BatchNorm, --sync-bn: 2 ranks' step differs from 1 rank's by $synced, the step is $moved"
+    fi
+    if awk -v d="$own" -v m="$moved" 'BEGIN { exit !(d > 1e-3 * m) }'; then
+        echo "ok: BatchNorm without --sync-bn (each rank's statistics): differs by $own, as expected"
+    else
+        bad "BatchNorm without --sync-bn should differ from 1 rank (per-rank statistics): $own of $moved"
+    fi
+    # --sync-bn refuses a last batch that leaves a rank without images
+    run_ranks -np 2 "$exe" "${common[@]}" --epochs 1 --train-limit 65 --sync-bn \
+        --model "$RESNET_TRAIN_SOURCE/docs/examples/small_resnet.json" >"$tmp/e.log" 2>&1
+    status=$?
+    grep -q "sync-bn: the last batch of each epoch, of 1 image, would leave some of the 2 ranks without images" "$tmp/e.log" &&
+        [ $status -eq 2 ] && echo "ok: --sync-bn with a last batch of 1 image on 2 ranks refused" ||
+        { cat "$tmp/e.log"; bad "--sync-bn with a last batch smaller than the world (exit $status)"; }
     ;;
 curve)
     need_launcher; need_data

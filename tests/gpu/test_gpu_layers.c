@@ -91,7 +91,7 @@ static void bn_run(rt_device *d, int n, int c, int hw, int relu, const float *x,
           *ddw = put(d, NULL, cb), *ddb = put(d, NULL, cb);
     int64_t start = 41;
     int64_t *dt = put(d, &start, sizeof start);
-    rt_batchnorm bn = {n, c, hw, 1e-5f, 0.1f, relu, dg, dbe, drm, drv, dt, dsm, dsi};
+    rt_batchnorm bn = {n, c, hw, 1e-5f, 0.1f, relu, dg, dbe, drm, drv, dt, dsm, dsi, NULL};
     CHECK_OK(d, rt_op_batchnorm_forward(d, &bn, 1, dxx, dy1));
     CHECK_OK(d, rt_op_batchnorm_backward(d, &bn, dxx, dy1, ddy, ddx, ddw, ddb));
     CHECK_OK(d, rt_op_batchnorm_forward(d, &bn, 0, dxx, dy2));
