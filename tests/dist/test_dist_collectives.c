@@ -142,10 +142,10 @@ int main(int argc, char **argv)
         test_world_of_one(d);
     else
         test_collectives(d);
-    int rank = rt_dist_rank(d), size = rt_dist_size(d);
+    int rank = rt_dist_rank(d), size = rt_dist_size(d), local = rt_dist_local_size(d);
     rt_dist_close(d);
     if (failures)
         return 1;
-    printf("ok: rank %d of %d\n", rank, size);
+    printf("ok: rank %d of %d (%d on its machine)\n", rank, size, local);
     return 0;
 }

@@ -7,6 +7,7 @@
 #   resume       a 2-rank run killed mid-epoch resumes byte-identically
 #   faults       a killed rank, a stopped rank, a bad input on one rank and
 #                ranks started with other options end every rank, no hang
+#   hosts        2 hosts in network namespaces, MPI over TCP between them
 #   launcher     a launcher this build cannot talk to is refused
 # Usage: test_two_ranks.sh CASE RESNET_TRAIN TEST_DIST_COLLECTIVES WEIGHTS_DIFF mpi|no-mpi
 set -u
@@ -47,7 +48,7 @@ case $case_name in
 collectives)
     need_launcher
     for n in 2 3; do
-        if run_ranks -np $n "$collectives" >"$tmp/c$n.log" 2>&1 && [ "$(grep -c '^ok: rank' "$tmp/c$n.log")" -eq $n ]; then
+        if run_ranks -np $n "$collectives" >"$tmp/c$n.log" 2>&1 && [ "$(grep -c "^ok: rank .* ($n on its machine)" "$tmp/c$n.log")" -eq $n ]; then
             echo "ok: $n ranks: the sums right and the same bits on every rank, a differing rank found"
         else
             cat "$tmp/c$n.log"; bad "the collectives across $n ranks"
@@ -243,6 +244,54 @@ faults)
         echo "ok: other options on rank 1 refused at start (exit 2)"
     else
         cat "$tmp/o.log"; bad "other options on one rank (exit $status)"
+    fi
+    ;;
+hosts)
+    need_launcher; need_data
+    # Two hosts on this machine: network namespaces joined by a veth pair,
+    # each rank in its own (and its own host name), Open MPI's daemons
+    # started in the other through an rsh agent, MPI over TCP only.
+    [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && command -v unshare >/dev/null ||
+        { echo "skipped: needs root, ip and unshare for network namespaces"; exit 77; }
+    na=rt-a-$$ nb=rt-b-$$ va=rta$$ vb=rtb$$
+    cleanup_ns() { ip netns del "$na" 2>/dev/null; ip netns del "$nb" 2>/dev/null; rm -rf "$tmp"; }
+    trap cleanup_ns EXIT
+    if ! { ip netns add "$na" && ip netns add "$nb" && ip link add "$va" type veth peer name "$vb" &&
+           ip link set "$va" netns "$na" && ip link set "$vb" netns "$nb" &&
+           ip netns exec "$na" ip addr add 10.77.0.1/24 dev "$va" &&
+           ip netns exec "$nb" ip addr add 10.77.0.2/24 dev "$vb" &&
+           ip netns exec "$na" ip link set "$va" up && ip netns exec "$nb" ip link set "$vb" up &&
+           ip netns exec "$na" ip link set lo up && ip netns exec "$nb" ip link set lo up; } 2>"$tmp/ns.err"; then
+        echo "skipped: cannot make network namespaces here: $(head -1 "$tmp/ns.err")"; exit 77
+    fi
+    cat >"$tmp/agent.sh" <<AGENT
+#!/bin/bash
+# Open MPI's rsh agent: \$1 the host, then the command to run there
+host=\$1; shift
+case \$host in 10.77.0.1) ns=$na ;; 10.77.0.2) ns=$nb ;; *) echo "no host \$host" >&2; exit 1 ;; esac
+exec ip netns exec "\$ns" unshare --uts sh -c "hostname host-\$ns; \$*"
+AGENT
+    chmod +x "$tmp/agent.sh"
+    across() {
+        timeout -k 5 240 ip netns exec "$na" unshare --uts sh -c 'hostname "host-$0"; shift 0; exec "$@"' "$na" \
+            mpirun --host 10.77.0.1:1,10.77.0.2:1 -np 2 --mca plm_rsh_agent "$tmp/agent.sh" \
+            --mca btl tcp,self --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 "$@"
+    }
+    if across "$collectives" >"$tmp/h.log" 2>&1 && [ "$(grep -c '^ok: rank [01] of 2 (1 on its machine)' "$tmp/h.log")" -eq 2 ]; then
+        echo "ok: the collectives across two hosts, one rank on each, over TCP"
+    else
+        cat "$tmp/h.log"; bad "the collectives across two hosts"
+    fi
+    # the same training across the hosts as on one: the same bytes
+    run=(--epochs 1 --train-limit 1280 --test-limit 200 --shuffle --seed 8 --crop-pad 2)
+    across "$exe" "${common[@]}" "${run[@]}" --save "$tmp/hosts.safetensors" >"$tmp/t.log" 2>&1 ||
+        { cat "$tmp/t.log"; bad "training across two hosts failed"; }
+    run_ranks -np 2 "$exe" "${common[@]}" "${run[@]}" --save "$tmp/one.safetensors" >"$tmp/o.log" 2>&1 ||
+        { cat "$tmp/o.log"; bad "training on one host failed"; }
+    if cmp -s "$tmp/hosts.safetensors" "$tmp/one.safetensors"; then
+        echo "ok: 2 ranks on two hosts train the same bytes as 2 ranks on one: $(tail -1 "$tmp/t.log")"
+    else
+        bad "2 ranks on two hosts and on one host give different checkpoints"
     fi
     ;;
 launcher)
