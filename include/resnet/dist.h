@@ -34,8 +34,11 @@ int rt_dist_mpi_built(void);
 rt_status rt_dist_open(rt_dist **out, rt_error *err);
 /* Leaves the world (MPI_Finalize). */
 void rt_dist_close(rt_dist *d);
-/* Ends every rank at once (MPI_Abort), after a failure the others cannot
- * learn of by themselves; a world of one just exits. */
+/* Ends this rank after a failure the others cannot learn of by
+ * themselves: it exits without MPI_Finalize, which every launcher (mpirun,
+ * srun, hydra) takes as the job's failure, ending the other ranks. (Not
+ * MPI_Abort: Open MPI 4.1's mpirun was seen to crash when handed aborts
+ * from two ranks at once, or one while another rank was stopped.) */
 void rt_dist_abort(rt_dist *d, int status);
 
 int rt_dist_rank(const rt_dist *d);

@@ -28,6 +28,7 @@ typedef struct train_ctx {
     double best;           /* the best test accuracy so far, -1 before the first */
     rt_error save_err; /* a failed save stops the run with this */
     rt_dist *dist;     /* the ranks; rank 0 alone reports and saves */
+    int agreed_failure; /* every rank knows of the failure: exit without aborting */
 } train_ctx;
 
 static int on_event(void *vctx, const rt_train_event *ev)
@@ -72,12 +73,22 @@ static rt_status resume_config(const cli_options *o, const rt_checkpoint *ck, rt
 }
 
 /* A failure: under several ranks it names the rank and ends them all (the
- * others may be waiting for this one in a collective). */
+ * others may be waiting for this one in a collective). A failure every
+ * rank knows of (ranks with other recipes) is rank 0's to report, and all
+ * exit. Otherwise rank 0 reports and aborts at once; another rank waits 2 s
+ * first, so that a failure all ranks meet (the same bad file) is reported
+ * once and by rank 0, and Open MPI's launcher is not handed two aborts at
+ * once (its 4.1 series can crash on them). */
 static int train_fail(const train_ctx *c, rt_error *err)
 {
     if (rt_dist_size(c->dist) == 1)
         return cli_fail(err);
-    rt_error_prefix(err, "rank %d", rt_dist_rank(c->dist));
+    int rank = rt_dist_rank(c->dist);
+    if (c->agreed_failure)
+        return rank == 0 ? cli_fail(err) : (err->status == RT_ERR_USAGE ? 2 : 1);
+    if (rank != 0)
+        sleep(2);
+    rt_error_prefix(err, "rank %d", rank);
     int status = cli_fail(err);
     rt_dist_abort(c->dist, status);
     return status;
@@ -85,7 +96,7 @@ static int train_fail(const train_ctx *c, rt_error *err)
 
 /* The ranks must run one recipe on one data set: compared as a checksum of
  * the recipe as printed, the network and the sets' sizes. */
-static rt_status check_same_recipe(const train_ctx *c, const rt_train_config *cfg,
+static rt_status check_same_recipe(train_ctx *c, const rt_train_config *cfg,
                                    const rt_network *net, int train_count, int test_count,
                                    rt_error *err)
 {
@@ -106,6 +117,7 @@ static rt_status check_same_recipe(const train_ctx *c, const rt_train_config *cf
     free(text);
     int other;
     TRY_STATUS(rt_dist_compare(c->dist, mine, &other, &theirs, "recipe comparison", err));
+    c->agreed_failure = other >= 0;
     if (other >= 0)
         return rt_error_set(err, RT_ERR_USAGE,
                             "rank %d was started with another recipe, network or data set than "

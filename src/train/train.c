@@ -10,178 +10,18 @@
 #include <time.h>
 
 #include "resnet/augment.h"
+#include "trainer.h"
 
-#define TRY(call)                        \
-    do {                                 \
-        rt_status st_ = (call);          \
-        if (st_ != RT_OK)                \
-            return st_;                  \
-    } while (0)
 
-/* Keys of the captured steps: the batch size is baked into a capture. */
-enum { KEY_TRAIN = 1 << 24, KEY_EVAL = 2 << 24, KEY_GRADIENTS = 3 << 24, KEY_UPDATE = 4 << 24 };
 
-struct rt_trainer {
-    rt_device *dev;
-    rt_model *model;
-    rt_train_config cfg;
-    int32_t train_count, test_count;
-    int32_t train_rows, train_cols; /* the stored training images' size */
-    size_t train_pixels;            /* bytes of one stored training image */
-    uint8_t *train_images, *train_labels, *test_images, *test_labels; /* device */
-    int32_t *order;        /* device: the epoch's sample order (shuffle only) */
-    int32_t *order_host;
-    rt_step_state *train_state, *eval_state; /* device */
-    rt_train_position pos;
-    rt_rng rng;            /* the shuffle generator */
-    int order_epoch;       /* the epoch `order` was drawn for, -1 for none */
-    int step_n;            /* the batch size of the step being run */
-    /* data-parallel training (cfg.dist): this rank's share of each batch */
-    int rank, ranks;
-    int local_n, local_off; /* the samples of the step's batch this rank computes */
-    float *grads_host;      /* the all-reduce's host copy where device memory is not the host's */
-    int device_sums;        /* the device sums the ranks' gradients itself (NCCL) */
-    rt_batchnorm_sync bn_sync; /* --sync-bn: BatchNorm's sums over the ranks */
-    double reduce_seconds;  /* spent in the gradient all-reduce this epoch */
-    float *lr_table;       /* device: each step's rate, for schedules that change it */
-    int64_t lr_table_len;
-    int transformed;       /* load through train_tf/eval_tf (else the seed's byte / 255) */
-    rt_batch_transform train_tf, eval_tf;
-    int segment_count;     /* parameter runs with and without weight decay */
-    struct decay_segment { size_t offset, count; int decay; } *segments;
-};
-
-void rt_train_config_default(rt_train_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->epochs = 26;
-    cfg->batch_size = 64;
-    cfg->lr = 1e-3f;
-    cfg->adam.beta1 = 0.9f;
-    cfg->adam.beta2 = 0.999f;
-    cfg->adam.eps = 1e-8f;
-    cfg->adam.weight_decay = 0.0f;
-    cfg->optimizer = RT_OPTIMIZER_ADAM;
-    cfg->shuffle = 0;
-    cfg->seed = 0;
-    cfg->lr_step_size = 0;
-    cfg->lr_gamma = 0.1f;
-    cfg->schedule = RT_SCHEDULE_CONSTANT;
-    cfg->pct_start = 0.3f;
-    cfg->div_factor = 25.0f;
-    cfg->crop_scale[0] = 0.08f;
-    cfg->crop_scale[1] = 1.0f;
-    cfg->final_div_factor = 1e4f;
-    cfg->warmup_start = 0.01f;
-    for (int c = 0; c < RT_MAX_CHANNELS; c++)
-        cfg->std[c] = 1.0f;
-    cfg->eval_every = 0;
-    cfg->log_every = 100;
-    cfg->progress_interval = 0.0;
-}
-
-rt_status rt_train_config_check(const rt_train_config *cfg, rt_error *err)
-{
-    if (cfg->epochs < 0 || cfg->epochs > 1000000)
-        return rt_error_set(err, RT_ERR_USAGE, "--epochs must be 0..1000000 (got %d)",
-                            cfg->epochs);
-    if (cfg->batch_size < 1 || cfg->batch_size > 65536)
-        return rt_error_set(err, RT_ERR_USAGE, "--batch-size must be 1..65536 (got %d)",
-                            cfg->batch_size);
-    if (!isfinite(cfg->lr) || cfg->lr <= 0.0f)
-        return rt_error_set(err, RT_ERR_USAGE, "--lr must be a positive finite number (got %g)",
-                            (double)cfg->lr);
-    if (cfg->lr_step_size < 0)
-        return rt_error_set(err, RT_ERR_USAGE, "--lr-step-size must be 0 or more (got %d)",
-                            cfg->lr_step_size);
-    if (!isfinite(cfg->lr_gamma) || cfg->lr_gamma <= 0.0f)
-        return rt_error_set(err, RT_ERR_USAGE,
-                            "--lr-gamma must be a positive finite number (got %g)",
-                            (double)cfg->lr_gamma);
-    if (cfg->eval_every < 0)
-        return rt_error_set(err, RT_ERR_USAGE, "--eval-every must be 0 or more (got %d)",
-                            cfg->eval_every);
-    if (cfg->log_every < 1)
-        return rt_error_set(err, RT_ERR_USAGE, "the log interval must be at least 1 (got %d)",
-                            cfg->log_every);
-    const rt_adam_config *a = &cfg->adam;
-    if (!(a->beta1 >= 0.0f && a->beta1 < 1.0f) || !(a->beta2 >= 0.0f && a->beta2 < 1.0f) ||
-        !(a->eps > 0.0f) || !isfinite(a->eps))
-        return rt_error_set(err, RT_ERR_USAGE, "Adam needs 0 <= beta < 1 and eps > 0");
-    if (!(a->weight_decay >= 0.0f) || !isfinite(a->weight_decay) || a->weight_decay > 1.0f)
-        return rt_error_set(err, RT_ERR_USAGE, "--weight-decay must be in 0..1 (got %g)",
-                            (double)a->weight_decay);
-    if ((unsigned)cfg->optimizer > RT_OPTIMIZER_SGD)
-        return rt_error_set(err, RT_ERR_USAGE, "unknown optimiser %d", (int)cfg->optimizer);
-    if (!(cfg->momentum >= 0.0f && cfg->momentum < 1.0f))
-        return rt_error_set(err, RT_ERR_USAGE, "--momentum must be in [0, 1) (got %g)",
-                            (double)cfg->momentum);
-    if (!(cfg->dampening >= 0.0f && cfg->dampening <= 1.0f))
-        return rt_error_set(err, RT_ERR_USAGE, "--dampening must be in [0, 1] (got %g)",
-                            (double)cfg->dampening);
-    if (cfg->optimizer != RT_OPTIMIZER_SGD &&
-        (cfg->momentum != 0.0f || cfg->dampening != 0.0f || cfg->nesterov))
-        return rt_error_set(err, RT_ERR_USAGE,
-                            "--momentum, --dampening and --nesterov are SGD's (--optimizer sgd)");
-    if (cfg->nesterov && (cfg->momentum <= 0.0f || cfg->dampening != 0.0f))
-        return rt_error_set(err, RT_ERR_USAGE,
-                            "--nesterov needs a momentum above 0 and no dampening (as PyTorch)");
-    if ((unsigned)cfg->schedule > RT_SCHEDULE_ONECYCLE)
-        return rt_error_set(err, RT_ERR_USAGE, "unknown schedule %d", (int)cfg->schedule);
-    if (cfg->milestone_count < 0 || cfg->milestone_count > RT_MAX_MILESTONES)
-        return rt_error_set(err, RT_ERR_USAGE, "--milestones: at most %d", RT_MAX_MILESTONES);
-    for (int i = 0; i < cfg->milestone_count; i++)
-        if (cfg->milestones[i] < 1 || (i > 0 && cfg->milestones[i] <= cfg->milestones[i - 1]))
-            return rt_error_set(err, RT_ERR_USAGE,
-                                "--milestones must be positive and increasing (item %d is %d)",
-                                i + 1, cfg->milestones[i]);
-    if (!(cfg->eta_min >= 0.0f) || !isfinite(cfg->eta_min) || cfg->eta_min > cfg->lr)
-        return rt_error_set(err, RT_ERR_USAGE, "--eta-min must be in 0..--lr (got %g)",
-                            (double)cfg->eta_min);
-    if (!(cfg->pct_start > 0.0f && cfg->pct_start < 1.0f))
-        return rt_error_set(err, RT_ERR_USAGE, "--pct-start must be in (0, 1) (got %g)",
-                            (double)cfg->pct_start);
-    if (!(cfg->div_factor >= 1.0f) || !isfinite(cfg->div_factor) ||
-        !(cfg->final_div_factor >= 1.0f) || !isfinite(cfg->final_div_factor))
-        return rt_error_set(err, RT_ERR_USAGE,
-                            "--div-factor and --final-div-factor must be finite and >= 1");
-    if (cfg->warmup < 0)
-        return rt_error_set(err, RT_ERR_USAGE, "--warmup must be 0 or more (got %d)",
-                            cfg->warmup);
-    if (!(cfg->warmup_start > 0.0f && cfg->warmup_start <= 1.0f))
-        return rt_error_set(err, RT_ERR_USAGE, "--warmup-start must be in (0, 1] (got %g)",
-                            (double)cfg->warmup_start);
-    if (!(cfg->label_smoothing >= 0.0f && cfg->label_smoothing < 1.0f))
-        return rt_error_set(err, RT_ERR_USAGE, "--label-smoothing must be in [0, 1) (got %g)",
-                            (double)cfg->label_smoothing);
-    if (cfg->crop_pad < 0 || cfg->crop_pad > 64)
-        return rt_error_set(err, RT_ERR_USAGE, "--crop-pad must be 0..64 (got %d)",
-                            cfg->crop_pad);
-    if (cfg->resized_crop && cfg->crop_pad)
-        return rt_error_set(err, RT_ERR_USAGE,
-                            "--random-resized-crop and --crop-pad are two crops: choose one");
-    if (cfg->resized_crop && !(cfg->crop_scale[0] > 0.0f && cfg->crop_scale[0] <= cfg->crop_scale[1] &&
-                               cfg->crop_scale[1] <= 1.0f))
-        return rt_error_set(err, RT_ERR_USAGE,
-                            "--crop-scale must be LOW,HIGH with 0 < LOW <= HIGH <= 1 (got %g,%g)",
-                            (double)cfg->crop_scale[0], (double)cfg->crop_scale[1]);
-    for (int c = 0; cfg->normalize && c < RT_MAX_CHANNELS; c++)
-        if (!isfinite(cfg->mean[c]) || !(cfg->std[c] > 0.0f) || !isfinite(cfg->std[c]))
-            return rt_error_set(err, RT_ERR_USAGE,
-                                "--normalize needs finite means and positive deviations");
-    /* what can be checked without the data set's size (a schedule counted
-     * in steps is checked again when the trainer knows it) */
-    return rt_schedule_check(cfg, cfg->schedule_per_step ? 0 : 1, err);
-}
-
-static double now_seconds(void)
+double trainer_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static rt_status device_failed(rt_trainer *t, rt_error *err)
+rt_status trainer_device_failed(rt_trainer *t, rt_error *err)
 {
     return rt_device_take_error(t->dev, err);
 }
@@ -214,10 +54,10 @@ static rt_status upload_dataset(rt_trainer *t, const rt_dataset *set, int resiza
     *images = rt_device_alloc(t->dev, (size_t)set->count * pixels);
     *labels = rt_device_alloc(t->dev, (size_t)set->count);
     if (!*images || !*labels)
-        return device_failed(t, err);
+        return trainer_device_failed(t, err);
     if (rt_device_upload(t->dev, *images, set->images, (size_t)set->count * pixels) != RT_OK ||
         rt_device_upload(t->dev, *labels, set->labels, (size_t)set->count) != RT_OK)
-        return device_failed(t, err);
+        return trainer_device_failed(t, err);
     return RT_OK;
 }
 
@@ -246,7 +86,7 @@ static rt_status build_lr_table(rt_trainer *t, rt_error *err)
     rt_status st = RT_OK;
     if (!t->lr_table || rt_device_upload(t->dev, t->lr_table, host,
                                          (size_t)length * sizeof *host) != RT_OK)
-        st = device_failed(t, err);
+        st = trainer_device_failed(t, err);
     free(host);
     t->lr_table_len = length;
     return st;
@@ -318,48 +158,9 @@ static rt_status build_transforms(rt_trainer *t, rt_error *err)
     return RT_OK;
 }
 
-/* The device's own collectives (NCCL): rank 0's id to every rank, then
- * every rank joins the communicator. */
-static rt_status open_device_sums(rt_trainer *t, rt_error *err)
-{
-    unsigned char id[RT_COMM_ID_BYTES];
-    memset(id, 0, sizeof id);
-    if (t->rank == 0 && rt_device_comm_unique_id(t->dev, id) != RT_OK)
-        return device_failed(t, err);
-    TRY(rt_dist_broadcast(t->cfg.dist, id, sizeof id, "broadcast of the NCCL id", err));
-    if (rt_device_comm_init(t->dev, t->rank, t->ranks, id) != RT_OK)
-        return device_failed(t, err);
-    t->device_sums = 1;
-    return RT_OK;
-}
 
-int rt_trainer_device_sums(const rt_trainer *t) { return t->device_sums; }
 
-static rt_status sum_batchnorm(void *ctx, double *values, int count, rt_error *err)
-{
-    rt_trainer *t = ctx;
-    return rt_dist_sum_f64(t->cfg.dist, values, count, "synchronised BatchNorm's sums", err);
-}
 
-/* --sync-bn: every rank must take part in every step's BatchNorm sums. */
-static rt_status open_batchnorm_sync(rt_trainer *t, rt_error *err)
-{
-    if (strcmp(rt_device_kind(t->dev), "cpu") != 0)
-        return rt_error_set(err, RT_ERR_USAGE,
-                            "--sync-bn runs on the CPU backend only so far (not on %s)",
-                            rt_device_kind(t->dev));
-    int last = t->train_count % t->cfg.batch_size;
-    if (last > 0 && last < t->ranks)
-        return rt_error_set(err, RT_ERR_USAGE,
-                            "--sync-bn: the last batch of each epoch, of %d image%s, would leave "
-                            "some of the %d ranks without images; change --batch-size or "
-                            "--train-limit", last, last == 1 ? "" : "s", t->ranks);
-    t->bn_sync.sum = sum_batchnorm;
-    t->bn_sync.ctx = t;
-    t->bn_sync.share = 1.0;
-    rt_model_set_batchnorm_sync(t->model, &t->bn_sync);
-    return RT_OK;
-}
 
 static rt_status prepare_recipe(rt_trainer *t, int training, rt_error *err)
 {
@@ -406,17 +207,10 @@ rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_data
         if (!t->order_host)
             st = rt_error_set(err, RT_ERR_NOMEM, "out of host memory for the sample order");
         else if (!t->order || !t->train_state || !t->eval_state)
-            st = device_failed(t, err);
+            st = trainer_device_failed(t, err);
     }
-    if (st == RT_OK && t->ranks > 1 && rt_device_has_collectives(dev))
-        st = open_device_sums(t, err);
-    if (st == RT_OK && t->ranks > 1 && cfg->sync_bn && train)
-        st = open_batchnorm_sync(t, err);
-    if (st == RT_OK && t->ranks > 1 && !t->device_sums && strcmp(rt_device_kind(dev), "cpu") != 0) {
-        t->grads_host = malloc(rt_network_params_size(net) * sizeof *t->grads_host);
-        if (!t->grads_host)
-            st = rt_error_set(err, RT_ERR_NOMEM, "out of host memory for the gradient all-reduce");
-    }
+    if (st == RT_OK && t->ranks > 1)
+        st = trainer_ranks_open(t, train != NULL, err);
     if (st != RT_OK) {
         rt_trainer_destroy(t);
         return st;
@@ -429,7 +223,7 @@ rt_status rt_trainer_create(rt_device *dev, const rt_network *net, const rt_data
     s.nonfinite_step = -1;
     s.lr = cfg->lr;
     if (rt_device_upload(dev, t->train_state, &s, sizeof s) != RT_OK)
-        st = device_failed(t, err);
+        st = trainer_device_failed(t, err);
     if (st == RT_OK)
         st = prepare_recipe(t, train != NULL, err);
     if (st != RT_OK) {
@@ -474,12 +268,12 @@ static rt_status begin_epoch(rt_trainer *t, rt_error *err)
         rt_rng_shuffle(&t->rng, t->order_host, t->train_count);
         if (rt_device_upload(t->dev, t->order, t->order_host,
                              (size_t)t->train_count * sizeof *t->order) != RT_OK)
-            return device_failed(t, err);
+            return trainer_device_failed(t, err);
         t->order_epoch = t->pos.epoch;
     }
     rt_step_state s;
     if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK)
-        return device_failed(t, err);
+        return trainer_device_failed(t, err);
     s.cursor = t->pos.cursor;
     s.steps = t->pos.steps;
     s.lr = (float)rt_schedule_lr(&t->cfg, t->pos.steps, steps_per_epoch(t));
@@ -487,7 +281,7 @@ static rt_status begin_epoch(rt_trainer *t, rt_error *err)
     s.batches = 0;
     s.loss_sum = 0.0;
     if (rt_device_upload(t->dev, t->train_state, &s, sizeof s) != RT_OK)
-        return device_failed(t, err);
+        return trainer_device_failed(t, err);
     return RT_OK;
 }
 
@@ -607,33 +401,6 @@ static rt_status train_step_fn(void *ctx)
 static rt_status gradients_fn(void *ctx) { return gradients(ctx); }
 static rt_status update_fn(void *ctx) { return update(ctx); }
 
-/* The ranks' gradients summed, each weighted by its share of the batch, so
- * every rank holds the gradient of the whole batch's mean loss. */
-static rt_status reduce_gradients(rt_trainer *t, rt_error *err)
-{
-    rt_model *m = t->model;
-    size_t count = rt_network_params_size(rt_model_network(m));
-    float *g = rt_model_grads(m), *host = t->grads_host ? t->grads_host : g;
-    double start = now_seconds();
-    float share = (float)t->local_n / (float)t->step_n;
-    if (t->device_sums) {
-        if (rt_device_allreduce_weighted(t->dev, g, count, share,
-                                         rt_dist_timeout(t->cfg.dist)) != RT_OK)
-            return device_failed(t, err);
-        t->reduce_seconds += now_seconds() - start;
-        return RT_OK;
-    }
-    if (rt_device_synchronize(t->dev) != RT_OK ||
-        (t->grads_host && rt_device_download(t->dev, host, g, count * sizeof *host) != RT_OK))
-        return device_failed(t, err);
-    for (size_t i = 0; i < count; i++)
-        host[i] *= share;
-    TRY(rt_dist_sum_f32(t->cfg.dist, host, count, "gradient all-reduce", err));
-    if (t->grads_host && rt_device_upload(t->dev, g, host, count * sizeof *host) != RT_OK)
-        return device_failed(t, err);
-    t->reduce_seconds += now_seconds() - start;
-    return RT_OK;
-}
 
 /* --detect-anomaly: a step run eagerly with a check between the backward
  * pass and Adam; at the first NaN or Inf the step is traced op by op (the
@@ -643,7 +410,7 @@ static rt_status checked_train_step(rt_trainer *t, rt_error *err)
     rt_model *m = t->model;
     size_t flat = rt_network_params_size(rt_model_network(m));
     if (gradients(t) != RT_OK)
-        return device_failed(t, err);
+        return trainer_device_failed(t, err);
     rt_step_state s;
     float *grads = malloc(flat * sizeof *grads);
     if (!grads)
@@ -652,7 +419,7 @@ static rt_status checked_train_step(rt_trainer *t, rt_error *err)
     if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK ||
         rt_device_download(t->dev, grads, rt_model_grads(m), flat * sizeof *grads) != RT_OK) {
         free(grads);
-        return device_failed(t, err);
+        return trainer_device_failed(t, err);
     }
     bad = !isfinite(s.loss);
     for (size_t i = 0; i < flat && !bad; i++)
@@ -662,7 +429,7 @@ static rt_status checked_train_step(rt_trainer *t, rt_error *err)
         char where[256];
         rt_step_state *scratch = rt_device_alloc(t->dev, sizeof *scratch);
         if (!scratch)
-            return device_failed(t, err);
+            return trainer_device_failed(t, err);
         rt_status st = rt_model_trace_nonfinite(m, t->local_n, scratch, where, sizeof where, err);
         rt_device_free(t->dev, scratch);
         if (st != RT_OK)
@@ -676,9 +443,9 @@ static rt_status checked_train_step(rt_trainer *t, rt_error *err)
                             where[0] ? where : "the loss (every op's output was finite when traced)");
     }
     if (t->ranks > 1)
-        TRY(reduce_gradients(t, err));
+        TRY(trainer_reduce_gradients(t, err));
     if (update(t) != RT_OK)
-        return device_failed(t, err);
+        return trainer_device_failed(t, err);
     return RT_OK;
 }
 
@@ -709,13 +476,13 @@ static rt_status run_train_step(rt_trainer *t, rt_error *err)
         TRY(checked_train_step(t, err));
     } else if (t->ranks == 1) {
         if (rt_device_run_step(t->dev, KEY_TRAIN + t->step_n, train_step_fn, t) != RT_OK)
-            return device_failed(t, err);
+            return trainer_device_failed(t, err);
     } else {
         if (rt_device_run_step(t->dev, KEY_GRADIENTS + t->step_n, gradients_fn, t) != RT_OK)
-            return device_failed(t, err);
-        TRY(reduce_gradients(t, err));
+            return trainer_device_failed(t, err);
+        TRY(trainer_reduce_gradients(t, err));
         if (rt_device_run_step(t->dev, KEY_UPDATE + t->step_n, update_fn, t) != RT_OK)
-            return device_failed(t, err);
+            return trainer_device_failed(t, err);
     }
     t->pos.cursor += t->step_n;
     t->pos.steps += 1;
@@ -744,22 +511,15 @@ rt_status rt_trainer_evaluate(rt_trainer *t, rt_eval_result *out, rt_error *err)
     int batch = t->cfg.batch_size;
     s.cursor = t->rank * batch; /* several ranks take every ranks-th batch */
     if (rt_device_upload(t->dev, t->eval_state, &s, sizeof s) != RT_OK)
-        return device_failed(t, err);
+        return trainer_device_failed(t, err);
     for (int32_t start = s.cursor; start < t->test_count; start += batch * t->ranks) {
         t->step_n = t->test_count - start < batch ? t->test_count - start : batch;
         if (rt_device_run_step(t->dev, KEY_EVAL + t->step_n, eval_step_fn, t) != RT_OK)
-            return device_failed(t, err);
+            return trainer_device_failed(t, err);
     }
     if (rt_device_download(t->dev, &s, t->eval_state, sizeof s) != RT_OK)
-        return device_failed(t, err);
-    if (t->ranks > 1) {
-        double sums[4] = {s.loss_sum, s.correct, s.correct5, s.batches};
-        TRY(rt_dist_sum_f64(t->cfg.dist, sums, 4, "evaluation's sums", err));
-        s.loss_sum = sums[0];
-        s.correct = (int32_t)sums[1];
-        s.correct5 = (int32_t)sums[2];
-        s.batches = (int32_t)sums[3];
-    }
+        return trainer_device_failed(t, err);
+    TRY(trainer_eval_sums(t, &s, err));
     out->correct = s.correct;
     out->correct5 = s.correct5;
     out->accuracy5 = 100.0 * ((double)s.correct5 / (double)t->test_count);
@@ -789,73 +549,8 @@ static int emit(rt_train_callback cb, void *ctx, const rt_train_event *ev)
     return cb ? cb(ctx, ev) : 0;
 }
 
-/* Several ranks stop together or not at all: a stop asked of one (a
- * signal, a failed save on rank 0) is every rank's. timeout: how long the
- * others may wait for the slowest (rank 0 saving a checkpoint). */
-static rt_status agree_stop(rt_trainer *t, int *stop, double timeout, rt_error *err)
-{
-    if (t->ranks == 1)
-        return RT_OK;
-    *stop |= t->cfg.stop_flag && *t->cfg.stop_flag;
-    return rt_dist_any(t->cfg.dist, stop, timeout, "agreement to stop or go on", err);
-}
 
-/* The loss of the whole last batch: each rank's mean weighted by its share. */
-static rt_status batch_loss(rt_trainer *t, const rt_step_state *s, float *loss, rt_error *err)
-{
-    *loss = s->loss;
-    if (t->ranks == 1)
-        return RT_OK;
-    double part = t->local_n ? (double)s->loss * t->local_n / t->step_n : 0.0;
-    TRY(rt_dist_sum_f64(t->cfg.dist, &part, 1, "loss's sum", err));
-    *loss = (float)part;
-    return RT_OK;
-}
 
-/* At an epoch's end the ranks take rank 0's BatchNorm statistics (each
- * computed its own from its share of the batches, as DDP with
- * broadcast_buffers), then check that they hold the same parameters. */
-static rt_status agree_on_model(rt_trainer *t, int epoch, rt_error *err)
-{
-    if (t->ranks == 1)
-        return RT_OK;
-    const rt_network *net = rt_model_network(t->model);
-    size_t nparams = rt_network_params_size(net), nbuf = rt_network_buffers_size(net);
-    size_t ncount = rt_network_counter_count(net);
-    float *host = malloc((nparams + nbuf + 1) * sizeof *host);
-    int64_t *counters = malloc((ncount + 1) * sizeof *counters);
-    rt_status st = RT_OK;
-    if (!host || !counters)
-        st = rt_error_set(err, RT_ERR_NOMEM, "out of host memory comparing the ranks' models");
-    if (st == RT_OK && nbuf + ncount > 0) {
-        st = rt_model_download_buffers(t->model, host + nparams, counters, err);
-        if (st == RT_OK)
-            st = rt_dist_broadcast(t->cfg.dist, host + nparams, nbuf * sizeof *host,
-                                   "BatchNorm statistics' broadcast", err);
-        if (st == RT_OK)
-            st = rt_dist_broadcast(t->cfg.dist, counters, ncount * sizeof *counters,
-                                   "BatchNorm counters' broadcast", err);
-        if (st == RT_OK)
-            st = rt_model_upload_buffers(t->model, host + nparams, counters, err);
-    }
-    if (st == RT_OK)
-        st = rt_model_download_params(t->model, host, err);
-    if (st == RT_OK) {
-        uint64_t mine = rt_dist_checksum(host, nparams * sizeof *host, 0), theirs;
-        int other;
-        st = rt_dist_compare(t->cfg.dist, mine, &other, &theirs, "parameters' checksums", err);
-        if (st == RT_OK && other >= 0)
-            st = rt_error_set(err, RT_ERR_NUMERIC,
-                              "after epoch %d the parameters of rank %d differ from rank 0's "
-                              "(checksums %016llx and %016llx): the ranks no longer train one "
-                              "model; stopping",
-                              epoch, other, (unsigned long long)theirs,
-                              (unsigned long long)(t->rank == 0 ? mine : 0));
-    }
-    free(host);
-    free(counters);
-    return st;
-}
 
 rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, void *cb_ctx,
                          rt_error *err)
@@ -880,8 +575,8 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
         if (emit(cb, cb_ctx, &ev))
             return rt_error_set(err, RT_ERR_INTERRUPTED, "stopped");
         if (rt_device_synchronize(t->dev) != RT_OK)
-            return device_failed(t, err);
-        double start = now_seconds(), last_progress = start;
+            return trainer_device_failed(t, err);
+        double start = trainer_now(), last_progress = start;
         t->reduce_seconds = 0.0;
         int32_t first_cursor = t->pos.cursor;
         int stop = 0; /* a signal, or a callback asking to stop */
@@ -894,18 +589,18 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
             if (step % cfg->log_every == 0) {
                 rt_step_state s;
                 if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK)
-                    return device_failed(t, err);
+                    return trainer_device_failed(t, err);
                 TRY(check_finite(t, &s, err));
                 ev.kind = RT_EVENT_STEP_LOG;
-                TRY(batch_loss(t, &s, &ev.loss, err));
+                TRY(trainer_batch_loss(t, &s, &ev.loss, err));
                 stop |= emit(cb, cb_ctx, &ev);
             }
             if (cfg->progress_interval > 0.0) {
-                double now = now_seconds();
+                double now = trainer_now();
                 if (now - last_progress >= cfg->progress_interval) {
                     if (rt_device_synchronize(t->dev) != RT_OK)
-                        return device_failed(t, err);
-                    now = now_seconds();
+                        return trainer_device_failed(t, err);
+                    now = trainer_now();
                     last_progress = now;
                     ev.kind = RT_EVENT_PROGRESS;
                     ev.seconds = now - start;
@@ -913,18 +608,18 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
                     stop |= emit(cb, cb_ctx, &ev);
                 }
             }
-            TRY(agree_stop(t, &stop, 0.0, err));
+            TRY(trainer_agree_stop(t, &stop, 0.0, err));
             if (t->pos.cursor >= t->train_count)
                 break; /* a stop now is handled where the epoch ends */
             int save_now = save_every > 0 && t->pos.steps % save_every == 0;
             if (stop || save_now) {
                 rt_step_state s;
                 if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK)
-                    return device_failed(t, err);
+                    return trainer_device_failed(t, err);
                 TRY(check_finite(t, &s, err));
                 ev.kind = RT_EVENT_CHECKPOINT;
                 stop |= emit(cb, cb_ctx, &ev);
-                TRY(agree_stop(t, &stop, 3600.0, err));
+                TRY(trainer_agree_stop(t, &stop, 3600.0, err));
             }
             if (stop)
                 return rt_error_set(err, RT_ERR_INTERRUPTED,
@@ -932,10 +627,10 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
         }
         rt_step_state s;
         if (rt_device_download(t->dev, &s, t->train_state, sizeof s) != RT_OK)
-            return device_failed(t, err);
-        double seconds = now_seconds() - start;
+            return trainer_device_failed(t, err);
+        double seconds = trainer_now() - start;
         TRY(check_finite(t, &s, err));
-        TRY(agree_on_model(t, t->pos.epoch + 1, err));
+        TRY(trainer_agree_on_model(t, t->pos.epoch + 1, err));
         ev.kind = RT_EVENT_EPOCH_END;
         ev.seconds = seconds;
         ev.images_per_second = (t->train_count - first_cursor) / seconds;
@@ -955,7 +650,7 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
         }
         ev.kind = RT_EVENT_CHECKPOINT;
         stop |= emit(cb, cb_ctx, &ev);
-        TRY(agree_stop(t, &stop, 3600.0, err));
+        TRY(trainer_agree_stop(t, &stop, 3600.0, err));
         if (stop || (cfg->stop_flag && *cfg->stop_flag))
             return rt_error_set(err, RT_ERR_INTERRUPTED, "stopped after epoch %d", ev.epoch);
     }

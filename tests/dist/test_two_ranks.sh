@@ -216,7 +216,7 @@ faults)
     [ -n "$victim" ] && kill -STOP "$victim"
     wait $launcher
     status=$? took=$(( $(date +%s) - start ))
-    if [ $status -ne 0 ] && [ $took -le 60 ] && grep -q "resnet-train: rank 0: rank 0 of 2: no answer from the other ranks for 3 s" "$tmp/s.log"; then
+    if [ $status -ne 0 ] && [ $status -lt 128 ] && [ $took -le 60 ] && grep -q "resnet-train: rank 0: rank 0 of 2: no answer from the other ranks for 3 s" "$tmp/s.log"; then
         echo "ok: rank 1 stopped: rank 0 ended the run after ${took} s (exit $status): $(grep 'no answer' "$tmp/s.log")"
     else
         cat "$tmp/s.log"; bad "a stopped rank (exit $status after ${took} s)"
@@ -230,10 +230,20 @@ faults)
     run_ranks -np 1 "$exe" "${common[@]}" "${run[@]}" --save "$tmp/b.safetensors" : \
         -np 1 "$exe" --device cpu --data "$tmp/broken" --no-download "${run[@]}" --save "$tmp/b.safetensors" >"$tmp/b.log" 2>&1
     status=$? took=$(( $(date +%s) - start ))
-    if [ $status -ne 0 ] && [ $took -le 60 ] && grep -q "^resnet-train: rank 1: .*t10k-labels-idx1-ubyte.gz" "$tmp/b.log"; then
+    if [ $status -ne 0 ] && [ $status -lt 128 ] && [ $took -le 60 ] &&
+        [ "$(grep -c "^resnet-train: " "$tmp/b.log")" -eq 1 ] && grep -q "^resnet-train: rank 1: .*t10k-labels-idx1-ubyte.gz" "$tmp/b.log"; then
         echo "ok: a bad file seen by rank 1: $(grep '^resnet-train: rank 1' "$tmp/b.log") (exit $status after ${took} s)"
     else
         cat "$tmp/b.log"; bad "a bad input on one rank (exit $status after ${took} s)"
+    fi
+    # the same bad file seen by both: one line, rank 0's
+    run_ranks -np 2 "$exe" --device cpu --data "$tmp/broken" --no-download "${run[@]}" --save "$tmp/b2.safetensors" >"$tmp/b2.log" 2>&1
+    status=$?
+    if [ $status -ne 0 ] && [ $status -lt 128 ] && [ "$(grep -c "^resnet-train: " "$tmp/b2.log")" -eq 1 ] &&
+        grep -q "^resnet-train: rank 0: .*t10k-labels-idx1-ubyte.gz" "$tmp/b2.log"; then
+        echo "ok: a bad file seen by both ranks: one line, rank 0's (exit $status)"
+    else
+        cat "$tmp/b2.log"; bad "a bad input on every rank (exit $status)"
     fi
     # ranks started with other options are refused before training
     run_ranks -np 1 "$exe" "${common[@]}" "${run[@]}" --save "$tmp/o.safetensors" : \
