@@ -296,8 +296,15 @@ static int train(const cli_options *o, rt_dist *dist)
         return 128 + SIGTERM;
     }
     if (st == RT_ERR_INTERRUPTED && stop_signal && c.save_err.status == RT_OK) {
-        fprintf(stderr, "resnet-train: %s by signal %d%s%s\n", err.message, (int)stop_signal,
-                o->save_path ? "; saved " : "", o->save_path ? o->save_path : "");
+        /* under several ranks each signalled rank says so; rank 0 saved */
+        char who[32] = "";
+        if (rt_dist_size(dist) > 1)
+            snprintf(who, sizeof who, "rank %d: ", rt_dist_rank(dist));
+        const char *saved = !o->save_path              ? ""
+                            : rt_dist_rank(dist) == 0 ? "; saved "
+                                                      : "; rank 0 saved ";
+        fprintf(stderr, "resnet-train: %s%s by signal %d%s%s\n", who, err.message,
+                (int)stop_signal, saved, o->save_path ? o->save_path : "");
         return 128 + stop_signal;
     }
     return st == RT_OK ? 0 : train_fail(&c, &err);
