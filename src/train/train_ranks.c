@@ -36,6 +36,10 @@ static rt_status open_batchnorm_sync(rt_trainer *t, rt_error *err)
         return rt_error_set(err, RT_ERR_USAGE,
                             "--sync-bn runs on the CPU backend only so far (not on %s)",
                             rt_device_kind(t->dev));
+    if (t->cfg.batch_size < t->ranks)
+        return rt_error_set(err, RT_ERR_USAGE,
+                            "--sync-bn: a batch of %d images leaves some of the %d ranks without "
+                            "images", t->cfg.batch_size, t->ranks);
     int last = t->train_count % t->cfg.batch_size;
     if (last > 0 && last < t->ranks)
         return rt_error_set(err, RT_ERR_USAGE,

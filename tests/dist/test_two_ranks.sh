@@ -121,6 +121,12 @@ step)
     grep -q "sync-bn: the last batch of each epoch, of 1 image, would leave some of the 2 ranks without images" "$tmp/e.log" &&
         [ $status -eq 2 ] && echo "ok: --sync-bn with a last batch of 1 image on 2 ranks refused" ||
         { cat "$tmp/e.log"; bad "--sync-bn with a last batch smaller than the world (exit $status)"; }
+    run_ranks -np 2 "$exe" "${common[@]}" --epochs 1 --train-limit 64 --batch-size 1 --sync-bn \
+        --model "$RESNET_TRAIN_SOURCE/docs/examples/small_resnet.json" >"$tmp/e.log" 2>&1
+    status=$?
+    grep -q "sync-bn: a batch of 1 images leaves some of the 2 ranks without images" "$tmp/e.log" &&
+        [ $status -eq 2 ] && echo "ok: --sync-bn with a batch of 1 on 2 ranks refused" ||
+        { cat "$tmp/e.log"; bad "--sync-bn with a batch smaller than the world (exit $status)"; }
     ;;
 curve)
     need_launcher; need_data
