@@ -89,6 +89,8 @@ typedef struct rt_backend_ops {
     rt_status (*comm_init)(void *ctx, int rank, int size, const void *id);
     rt_status (*allreduce_weighted)(void *ctx, float *values, size_t count, float weight,
                                     double timeout);
+    /* "NCCL 2.28.9 (headers 2.28.9)"; NULL with the collectives */
+    void (*collectives_version)(char *text, size_t size);
 } rt_backend_ops;
 
 /* What a backend's open function returns. */
@@ -103,9 +105,24 @@ typedef struct rt_backend {
  * every failure message. */
 rt_status rt_cpu_backend_open(const rt_device_config *cfg, rt_error *err, rt_backend *out);
 
-/* The CUDA backend (built with -Dcuda=enabled or auto when the toolkit is
- * found). Returns RT_ERR_NODEVICE with the reason when no usable GPU exists. */
-rt_status rt_cuda_backend_open(const rt_device_config *cfg, rt_error *err, rt_backend *out);
+/* The CUDA backend lives in a plugin, resnet-train-cuda.so (built with
+ * -Dgpu=enabled, or auto when the toolkit is found), which the device layer
+ * loads with dlopen only when a run asks for CUDA: a CPU run never maps a
+ * CUDA library, and a binary built with CUDA runs on machines without one.
+ * The plugin exports one object of this type named RT_CUDA_PLUGIN_SYMBOL.
+ * Bump RT_BACKEND_PLUGIN_ABI whenever rt_backend_ops, rt_backend,
+ * rt_device_config or any struct they pass changes. */
+#define RT_BACKEND_PLUGIN_ABI 1
+#define RT_CUDA_PLUGIN_SYMBOL "rt_cuda_plugin"
+#define RT_CUDA_PLUGIN_FILE "resnet-train-cuda.so"
+
+typedef struct rt_backend_plugin {
+    uint32_t abi;              /* RT_BACKEND_PLUGIN_ABI of the plugin's build */
+    uint32_t ops_size;         /* sizeof(rt_backend_ops) there */
+    const char *version;       /* the resnet-train version it was built from */
+    /* Returns RT_ERR_NODEVICE with the reason when no usable GPU exists. */
+    rt_status (*open)(const rt_device_config *cfg, rt_error *err, rt_backend *out);
+} rt_backend_plugin;
 
 #ifdef __cplusplus
 }

@@ -50,8 +50,11 @@ rt_status rt_device_open(const char *name, const rt_device_config *cfg, rt_devic
                          rt_error *err);
 void rt_device_close(rt_device *dev);
 
-/* 1 when this build contains the CUDA backend. */
+/* 1 when this build contains the CUDA backend (its plugin). */
 int rt_device_cuda_built(void);
+/* Where the CUDA backend's plugin is, without loading it: "plugin PATH,
+ * loaded when a run asks for CUDA", "plugin missing (...)" or "not built". */
+void rt_device_cuda_plugin(char *text, size_t size);
 
 const char *rt_device_kind(const rt_device *dev);        /* "cpu" or "cuda" */
 const char *rt_device_description(const rt_device *dev); /* e.g. "NVIDIA H100 (sm_90, driver 580.1)" */
@@ -210,8 +213,12 @@ typedef struct rt_batch_transform {
  * others, then aborts the communicator and fails. */
 #define RT_COMM_ID_BYTES 128
 int rt_device_has_collectives(const rt_device *dev);
-/* "NCCL 2.28.9 (headers 2.28.9)", or "" when the build has none. */
-void rt_device_collectives_version(char *text, size_t size);
+/* The device's collectives library: "NCCL 2.28.9 (headers 2.28.9)", or ""
+ * when it has none. */
+void rt_device_collectives_version(const rt_device *dev, char *text, size_t size);
+/* What the build's CUDA plugin sums with, known without loading it: "NCCL
+ * (headers 2.28.9)", or "". */
+const char *rt_device_collectives_headers(void);
 rt_status rt_device_comm_unique_id(rt_device *dev, void *id);
 rt_status rt_device_comm_init(rt_device *dev, int rank, int size, const void *id);
 rt_status rt_device_allreduce_weighted(rt_device *dev, float *values, size_t count, float weight,

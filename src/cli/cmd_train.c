@@ -249,7 +249,7 @@ static int train(const cli_options *o, rt_dist *dist)
                           &share);
             char sums[112] = "MPI through the host";
             if (rt_trainer_device_sums(c.trainer))
-                rt_device_collectives_version(sums, sizeof sums);
+                rt_device_collectives_version(dev, sums, sizeof sums);
             printf("Data-parallel over %d ranks (%s; gradients summed by %s): each step's batch "
                    "of %d split %d to %d per rank\n",
                    rt_dist_size(dist), rt_dist_library(dist), sums, cfg.batch_size,

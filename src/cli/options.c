@@ -201,11 +201,13 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
             return -1;
         }
         if (!strcmp(a, "--version")) {
-            printf("resnet-train %s (CUDA backend: %s)\n", RT_VERSION,
-                   rt_device_cuda_built() ? "built" : "not built");
-            char mpi[160], nccl[96];
+            /* says where the CUDA plugin is without loading it: --version
+             * stays as light as a CPU-only build's */
+            char plugin[8192], mpi[160];
+            rt_device_cuda_plugin(plugin, sizeof plugin);
+            printf("resnet-train %s (CUDA backend: %s)\n", RT_VERSION, plugin);
             rt_dist_built_library(mpi, sizeof mpi);
-            rt_device_collectives_version(nccl, sizeof nccl);
+            const char *nccl = rt_device_collectives_headers();
             printf("Several ranks: %s%s%s\n", *mpi ? mpi : "not built (no MPI)",
                    *nccl ? "; GPU sums by " : "", nccl);
             return -1;

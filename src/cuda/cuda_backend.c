@@ -517,6 +517,7 @@ static const rt_backend_ops CUDA_OPS = {
     .comm_unique_id = cuda_comm_unique_id,
     .comm_init = cuda_comm_init,
     .allreduce_weighted = cuda_allreduce_weighted,
+    .collectives_version = rt_cuda_nccl_version,
 #endif
 };
 
@@ -582,7 +583,7 @@ static rt_status open_libraries(cuda_ctx *ctx)
     return RT_OK;
 }
 
-rt_status rt_cuda_backend_open(const rt_device_config *cfg, rt_error *err, rt_backend *out)
+static rt_status cuda_backend_open(const rt_device_config *cfg, rt_error *err, rt_backend *out)
 {
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
@@ -650,3 +651,11 @@ rt_status rt_cuda_backend_open(const rt_device_config *cfg, rt_error *err, rt_ba
     out->description[len] = '\0';
     return RT_OK;
 }
+
+/* The plugin's one exported symbol (the build hides every other). */
+__attribute__((visibility("default"))) const rt_backend_plugin rt_cuda_plugin = {
+    .abi = RT_BACKEND_PLUGIN_ABI,
+    .ops_size = sizeof(rt_backend_ops),
+    .version = RT_VERSION,
+    .open = cuda_backend_open,
+};

@@ -3,6 +3,8 @@
 #include "resnet/backend.h"
 #include "resnet/device.h"
 
+#include "cuda_plugin.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +33,24 @@ int rt_device_cuda_built(void)
 #endif
 }
 
+void rt_device_cuda_plugin(char *text, size_t size)
+{
+    char path[4352], looked[8192];
+    if (!rt_device_cuda_built())
+        snprintf(text, size, "not built");
+    else if (rt_cuda_plugin_locate(path, sizeof path, looked, sizeof looked))
+        snprintf(text, size, "plugin %s, loaded when a run asks for CUDA", path);
+    else
+        snprintf(text, size, "plugin missing (looked for %s at %s)", RT_CUDA_PLUGIN_FILE, looked);
+}
+
 static rt_status open_cuda(const rt_device_config *cfg, rt_device *dev)
 {
-#ifdef RT_HAVE_CUDA
-    return rt_cuda_backend_open(cfg, &dev->err, &dev->backend);
-#else
-    (void)cfg;
-    return rt_error_set(&dev->err, RT_ERR_NODEVICE,
-                        "this build of resnet-train has no CUDA backend (the CUDA toolkit, "
-                        "cuBLAS or cuDNN was not found when it was configured)");
-#endif
+    const rt_backend_plugin *plugin = NULL;
+    rt_status st = rt_cuda_plugin_load(&plugin, &dev->err);
+    if (st != RT_OK)
+        return st;
+    return plugin->open(cfg, &dev->err, &dev->backend);
 }
 
 rt_status rt_device_open(const char *name, const rt_device_config *cfg_in, rt_device **out,
@@ -434,21 +444,26 @@ rt_status rt_op_step_advance(rt_device *dev, rt_step_state *state, int n, int op
 }
 
 /* ---- collectives across ranks -------------------------------------------- */
-#ifdef RT_HAVE_NCCL
-void rt_cuda_nccl_version(char *text, size_t size); /* src/cuda/cuda_nccl.c */
-#endif
 
 int rt_device_has_collectives(const rt_device *dev)
 {
     return BACKEND(dev)->allreduce_weighted != NULL;
 }
 
-void rt_device_collectives_version(char *text, size_t size)
+void rt_device_collectives_version(const rt_device *dev, char *text, size_t size)
 {
     if (size)
         text[0] = '\0';
-#ifdef RT_HAVE_NCCL
-    rt_cuda_nccl_version(text, size);
+    if (BACKEND(dev)->collectives_version)
+        BACKEND(dev)->collectives_version(text, size);
+}
+
+const char *rt_device_collectives_headers(void)
+{
+#ifdef RT_NCCL_HEADERS
+    return "NCCL (headers " RT_NCCL_HEADERS ")";
+#else
+    return "";
 #endif
 }
 

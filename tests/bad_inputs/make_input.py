@@ -1381,6 +1381,27 @@ def _(d):
     os.symlink("nowhere.png", os.path.join(folder_set(d), "val", "dog", "gone.png"))
 
 
+# the CUDA backend's plugin (RESNET_TRAIN_CUDA_PLUGIN, set from $D.meta) ---------------
+def plugin_meta(d, path):
+    write(d + ".meta", ("CUDA_PLUGIN=%s\n" % path).encode())
+
+
+@gen("plugin_missing")
+def _(d):
+    plugin_meta(d, os.path.join(d, "lib", "resnet-train-cuda.so"))
+
+
+@gen("plugin_corrupt")
+def _(d):  # a download cut short: zeros where the ELF header belongs
+    write(os.path.join(d, "resnet-train-cuda.so"), bytes(4096))
+    plugin_meta(d, os.path.join(d, "resnet-train-cuda.so"))
+
+
+@gen("plugin_other_version")
+def _(d):  # tests/plugin/fake_plugin.c, built by meson; the runner exports its path
+    plugin_meta(d, "$BAD_INPUTS_FAKE_PLUGIN")
+
+
 def main():
     if len(sys.argv) != 3 or sys.argv[1] not in GEN:
         sys.stderr.write("usage: make_input.py GENERATOR DIR (generators: %s)\n"

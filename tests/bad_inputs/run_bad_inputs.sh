@@ -23,6 +23,8 @@ png=${2:-png}
 only=${3:-}
 archive=${BAD_INPUTS_ARCHIVE:-archive} # no-archive: a build without libarchive
 jpeg=${BAD_INPUTS_JPEG:-jpeg}          # no-jpeg: a build without libjpeg
+cuda=${BAD_INPUTS_CUDA:-no-cuda}       # cuda: a build with the CUDA backend's plugin
+# BAD_INPUTS_FAKE_PLUGIN: a plugin of another version (tests/plugin/fake_plugin.c)
 here=$(cd "$(dirname "$0")" && pwd)
 table=$here/table.tsv
 gen=$here/make_input.py
@@ -72,12 +74,15 @@ while IFS=$'\t' read -r id _category what generator needs command want expect; d
     if [[ $needs == *jpeg* ]] && [ "$jpeg" != jpeg ]; then
         echo "skip $id: this build reads no JPEG"; skip=$((skip + 1)); continue
     fi
+    if [[ $needs == *cuda* ]] && [ "$cuda" != cuda ]; then
+        echo "skip $id: this build has no CUDA plugin"; skip=$((skip + 1)); continue
+    fi
     if [[ $needs == *archive* ]] && [ "$archive" != archive ]; then
         echo "skip $id: this build reads no archives"; skip=$((skip + 1)); continue
     fi
     D=$root/$id
     mkdir "$D"
-    SKIP='' FSIZE_KB='' HOW='' XFSZ=''
+    SKIP='' FSIZE_KB='' HOW='' XFSZ='' CUDA_PLUGIN=''
     if ! RESNET_TRAIN_DATA=$DATA python3 -S "$gen" "$generator" "$D" >"$root/$id.gen" 2>&1 </dev/null; then
         echo "FAIL $id: generator $generator failed:"; cat "$root/$id.gen"
         fail=$((fail + 1)); failed_ids+=("$id"); continue
@@ -97,6 +102,7 @@ while IFS=$'\t' read -r id _category what generator needs command want expect; d
         # the row tests the default action (XFSZ=default)
         [ "$XFSZ" = default ] || trap '' XFSZ
         if [ -n "$FSIZE_KB" ]; then ulimit -f "$FSIZE_KB"; fi
+        if [ -n "$CUDA_PLUGIN" ]; then export RESNET_TRAIN_CUDA_PLUGIN=$CUDA_PLUGIN; fi
         exec timeout -k 10 300 "$exe" "${args[@]}"
     ) >"$out" 2>"$err" </dev/null
     got=$?
