@@ -233,6 +233,40 @@ static rt_status wait_for(rt_dist *d, MPI_Request *request, double timeout, cons
 #endif
 
 /* Sums into rank 0, then rank 0's result to all: every rank the same bits. */
+#ifdef RT_HAVE_MPI
+/* MPI counts are ints: longer arrays go in parts of 2^30 elements. */
+static int next_part(size_t done, size_t count)
+{
+    return count - done > (size_t)(1 << 30) ? 1 << 30 : (int)(count - done);
+}
+
+/* Rank 0's buffer to every rank, waited for against the deadline. */
+static rt_status broadcast_part(rt_dist *d, void *p, int count, MPI_Datatype type,
+                                const char *what, rt_error *err)
+{
+    MPI_Request rq;
+    int rc = MPI_Ibcast(p, count, type, 0, d->comm, &rq);
+    if (rc != MPI_SUCCESS)
+        return mpi_failed(d, rc, "MPI_Ibcast", what, err);
+    return wait_for(d, &rq, d->timeout, "MPI_Ibcast", what, err);
+}
+
+/* The sum over the ranks, in place: reduced to rank 0, then its bits to
+ * every rank, so all ranks hold the same bits (an all-reduce need not). */
+static rt_status sum_part(rt_dist *d, void *p, int count, MPI_Datatype type, const char *what,
+                          rt_error *err)
+{
+    MPI_Request rq;
+    int rc = d->rank == 0 ? MPI_Ireduce(MPI_IN_PLACE, p, count, type, MPI_SUM, 0, d->comm, &rq)
+                          : MPI_Ireduce(p, NULL, count, type, MPI_SUM, 0, d->comm, &rq);
+    if (rc != MPI_SUCCESS)
+        return mpi_failed(d, rc, "MPI_Ireduce", what, err);
+    if (wait_for(d, &rq, d->timeout, "MPI_Ireduce", what, err) != RT_OK)
+        return err->status;
+    return broadcast_part(d, p, count, type, what, err);
+}
+#endif
+
 rt_status rt_dist_sum_f32(rt_dist *d, float *values, size_t count, const char *what,
                           rt_error *err)
 {
@@ -240,19 +274,8 @@ rt_status rt_dist_sum_f32(rt_dist *d, float *values, size_t count, const char *w
         return RT_OK;
 #ifdef RT_HAVE_MPI
     for (size_t done = 0; done < count;) {
-        int part = count - done > (size_t)(1 << 30) ? 1 << 30 : (int)(count - done);
-        float *p = values + done;
-        MPI_Request rq;
-        int rc = d->rank == 0 ? MPI_Ireduce(MPI_IN_PLACE, p, part, MPI_FLOAT, MPI_SUM, 0, d->comm, &rq)
-                              : MPI_Ireduce(p, NULL, part, MPI_FLOAT, MPI_SUM, 0, d->comm, &rq);
-        if (rc != MPI_SUCCESS)
-            return mpi_failed(d, rc, "MPI_Ireduce", what, err);
-        if (wait_for(d, &rq, d->timeout, "MPI_Ireduce", what, err) != RT_OK)
-            return err->status;
-        rc = MPI_Ibcast(p, part, MPI_FLOAT, 0, d->comm, &rq);
-        if (rc != MPI_SUCCESS)
-            return mpi_failed(d, rc, "MPI_Ibcast", what, err);
-        if (wait_for(d, &rq, d->timeout, "MPI_Ibcast", what, err) != RT_OK)
+        int part = next_part(done, count);
+        if (sum_part(d, values + done, part, MPI_FLOAT, what, err) != RT_OK)
             return err->status;
         done += (size_t)part;
     }
@@ -269,17 +292,7 @@ rt_status rt_dist_sum_f64(rt_dist *d, double *values, int count, const char *wha
     if (!d || d->size == 1 || count == 0)
         return RT_OK;
 #ifdef RT_HAVE_MPI
-    MPI_Request rq;
-    int rc = d->rank == 0 ? MPI_Ireduce(MPI_IN_PLACE, values, count, MPI_DOUBLE, MPI_SUM, 0, d->comm, &rq)
-                          : MPI_Ireduce(values, NULL, count, MPI_DOUBLE, MPI_SUM, 0, d->comm, &rq);
-    if (rc != MPI_SUCCESS)
-        return mpi_failed(d, rc, "MPI_Ireduce", what, err);
-    if (wait_for(d, &rq, d->timeout, "MPI_Ireduce", what, err) != RT_OK)
-        return err->status;
-    rc = MPI_Ibcast(values, count, MPI_DOUBLE, 0, d->comm, &rq);
-    if (rc != MPI_SUCCESS)
-        return mpi_failed(d, rc, "MPI_Ibcast", what, err);
-    return wait_for(d, &rq, d->timeout, "MPI_Ibcast", what, err);
+    return sum_part(d, values, count, MPI_DOUBLE, what, err);
 #else
     (void)values, (void)what, (void)err;
     return RT_OK;
@@ -312,12 +325,8 @@ rt_status rt_dist_broadcast(rt_dist *d, void *data, size_t bytes, const char *wh
         return RT_OK;
 #ifdef RT_HAVE_MPI
     for (size_t done = 0; done < bytes;) {
-        int part = bytes - done > (size_t)(1 << 30) ? 1 << 30 : (int)(bytes - done);
-        MPI_Request rq;
-        int rc = MPI_Ibcast((char *)data + done, part, MPI_BYTE, 0, d->comm, &rq);
-        if (rc != MPI_SUCCESS)
-            return mpi_failed(d, rc, "MPI_Ibcast", what, err);
-        if (wait_for(d, &rq, d->timeout, "MPI_Ibcast", what, err) != RT_OK)
+        int part = next_part(done, bytes);
+        if (broadcast_part(d, (char *)data + done, part, MPI_BYTE, what, err) != RT_OK)
             return err->status;
         done += (size_t)part;
     }
