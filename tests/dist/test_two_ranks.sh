@@ -37,6 +37,24 @@ run_ranks() { timeout -k 5 240 mpirun --oversubscribe "$@"; }
 close() { awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; if (b < 0) b = -b; exit !(d <= l * b) }'; }
 
 common=(--device cpu --data "$data" --no-download)
+# signal_rank_1 SIGNAL CHECKPOINT LOG JITTER RANK-ARGS...: starts the ranks
+# (run_ranks RANK-ARGS) in the background, waits for their first CHECKPOINT,
+# optionally sleeps a random 0-0.39 s (JITTER=jitter), sends SIGNAL to rank 1
+# and waits for the launcher: sets victim, status and took (seconds from the
+# signal to the end)
+signal_rank_1() {
+    local sig=$1 ck=$2 log=$3 jitter=$4 launcher start
+    shift 4
+    run_ranks "$@" >"$log" 2>&1 &
+    launcher=$!
+    for _ in $(seq 1 1500); do [ -e "$ck" ] && break; sleep 0.02; done
+    [ "$jitter" = jitter ] && sleep 0.$(( RANDOM % 4 ))$(( RANDOM % 10 ))
+    victim=$(rank_pid 1 "$ck")
+    start=$(date +%s)
+    [ -n "$victim" ] && kill -"$sig" "$victim"
+    wait $launcher
+    status=$? took=$(( $(date +%s) - start ))
+}
 # the process of rank $1 among those saving to $2
 rank_pid() {
     for p in $(pgrep -f -- "--save $2"); do
@@ -167,14 +185,8 @@ resume)
     run=(--model "$RESNET_TRAIN_SOURCE/docs/examples/small_resnet.json" --epochs 3 --shuffle --seed 4)
     run_ranks -np 2 "$exe" "${common[@]}" "${run[@]}" --save "$tmp/ref.safetensors" >"$tmp/ref.log" 2>&1 ||
         { cat "$tmp/ref.log"; bad "the uninterrupted 2-rank run failed"; }
-    run_ranks -np 2 "$exe" "${common[@]}" "${run[@]}" --save "$tmp/cut.safetensors" >"$tmp/cut.log" 2>&1 &
-    launcher=$!
-    for _ in $(seq 1 1500); do [ -e "$tmp/cut.safetensors" ] && break; sleep 0.02; done
-    sleep 0.$(( RANDOM % 4 ))$(( RANDOM % 10 ))
-    victim=$(rank_pid 1 "$tmp/cut.safetensors")
-    [ -n "$victim" ] && kill -KILL "$victim"
-    wait $launcher
-    status=$?
+    signal_rank_1 KILL "$tmp/cut.safetensors" "$tmp/cut.log" jitter \
+        -np 2 "$exe" "${common[@]}" "${run[@]}" --save "$tmp/cut.safetensors"
     [ $status -ne 0 ] || bad "the run finished before the kill: nothing was tested"
     if run_ranks -np 2 "$exe" "${common[@]}" --resume "$tmp/cut.safetensors" --save "$tmp/cut.safetensors" >"$tmp/resumed.log" 2>&1; then
         grep "^Resuming" "$tmp/resumed.log"
@@ -199,14 +211,8 @@ faults)
     need_launcher; need_data
     run=(--epochs 2 --train-limit 12800 --test-limit 200 --save-every 10)
     # a rank killed mid-epoch: the launcher ends the other and names the lost rank
-    run_ranks -np 2 "$exe" "${common[@]}" "${run[@]}" --save "$tmp/k.safetensors" >"$tmp/k.log" 2>&1 &
-    launcher=$!
-    for _ in $(seq 1 1500); do [ -e "$tmp/k.safetensors" ] && break; sleep 0.02; done
-    victim=$(rank_pid 1 "$tmp/k.safetensors")
-    start=$(date +%s)
-    [ -n "$victim" ] && kill -KILL "$victim"
-    wait $launcher
-    status=$? took=$(( $(date +%s) - start ))
+    signal_rank_1 KILL "$tmp/k.safetensors" "$tmp/k.log" no-jitter \
+        -np 2 "$exe" "${common[@]}" "${run[@]}" --save "$tmp/k.safetensors"
     if [ -n "$victim" ] && [ $status -ne 0 ] && [ $took -le 60 ] && grep -q "rank 1 .*exited on signal 9" "$tmp/k.log" &&
         "$exe" evaluate "$tmp/k.safetensors" --device cpu --data "$data" --no-download --test-limit 100 >/dev/null 2>&1; then
         echo "ok: rank 1 killed: all ended after ${took} s (exit $status), the launcher named it, the checkpoint is intact"
@@ -214,14 +220,8 @@ faults)
         cat "$tmp/k.log"; bad "a killed rank (victim '${victim}', exit $status after ${took} s)"
     fi
     # a rank that stops answering (SIGSTOP): the other ends the run after --comm-timeout
-    run_ranks -np 2 "$exe" "${common[@]}" "${run[@]}" --comm-timeout 3 --save "$tmp/s.safetensors" >"$tmp/s.log" 2>&1 &
-    launcher=$!
-    for _ in $(seq 1 1500); do [ -e "$tmp/s.safetensors" ] && break; sleep 0.02; done
-    victim=$(rank_pid 1 "$tmp/s.safetensors")
-    start=$(date +%s)
-    [ -n "$victim" ] && kill -STOP "$victim"
-    wait $launcher
-    status=$? took=$(( $(date +%s) - start ))
+    signal_rank_1 STOP "$tmp/s.safetensors" "$tmp/s.log" no-jitter \
+        -np 2 "$exe" "${common[@]}" "${run[@]}" --comm-timeout 3 --save "$tmp/s.safetensors"
     if [ $status -ne 0 ] && [ $status -lt 128 ] && [ $took -le 60 ] && grep -q "resnet-train: rank 0: rank 0 of 2: no answer from the other ranks for 3 s" "$tmp/s.log"; then
         echo "ok: rank 1 stopped: rank 0 ended the run after ${took} s (exit $status): $(grep 'no answer' "$tmp/s.log")"
     else
