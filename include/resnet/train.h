@@ -122,8 +122,9 @@ typedef struct rt_train_position {
 } rt_train_position;
 
 typedef enum rt_event_kind {
-    RT_EVENT_EPOCH_BEGIN, /* epoch */
-    RT_EVENT_STEP_LOG,    /* every log_every steps: step, loss */
+    RT_EVENT_EPOCH_BEGIN, /* epoch; step: the steps of it already done (a resumed run), else 0 */
+    RT_EVENT_STEP_LOG,    /* every log_every steps: step, loss, lr, and seconds and
+                             images_per_second so far this epoch */
     RT_EVENT_PROGRESS,    /* every progress_interval seconds: step, images_per_second */
     RT_EVENT_EPOCH_END,   /* epoch, seconds, images_per_second */
     RT_EVENT_EVAL,        /* after an epoch (eval_every) or at the end: the eval fields */
@@ -147,6 +148,7 @@ typedef struct rt_train_event {
     int steps_per_epoch;
     int64_t global_step; /* optimiser steps taken so far */
     float loss;
+    double lr;           /* STEP_LOG: the learning rate the last step used (read with the loss) */
     double seconds;      /* epoch wall time (EPOCH_END) or time into the epoch */
     double images_per_second;
     double reduce_seconds; /* EPOCH_END under several ranks: of `seconds`, those in the

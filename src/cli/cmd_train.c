@@ -8,6 +8,7 @@
 #include "common.h"
 #include "resnet/checkpoint.h"
 #include "resnet/dist.h"
+#include "train_curves.h"
 
 #define TRY_STATUS(call)                 \
     do {                                 \
@@ -28,6 +29,7 @@ typedef struct train_ctx {
     double best;           /* the best test accuracy so far, -1 before the first */
     rt_error save_err; /* a failed save stops the run with this */
     rt_dist *dist;     /* the ranks; rank 0 alone reports and saves */
+    cli_curves curves; /* --metrics and --tensorboard (rank 0) */
     int agreed_failure; /* every rank knows of the failure: exit without aborting */
 } train_ctx;
 
@@ -43,6 +45,7 @@ static int on_event(void *vctx, const rt_train_event *ev)
             return 1;
         return 0;
     }
+    cli_curves_event(&c->curves, ev, c->report.top5);
     cli_report_event(&c->report, ev);
     if (ev->kind == RT_EVENT_EVAL && c->best_path && ev->eval.accuracy > c->best) {
         c->best = ev->eval.accuracy;
@@ -149,6 +152,8 @@ static int train(const cli_options *o, rt_dist *dist)
         return train_fail(&c, &err);
     if (o->save_best_path && cli_check_writable("--save-best", o->save_best_path, &err) != RT_OK)
         return train_fail(&c, &err);
+    if (rt_dist_rank(dist) == 0 && cli_curves_check(o, &err) != RT_OK)
+        return train_fail(&c, &err);
     rt_checkpoint ck;
     memset(&ck, 0, sizeof ck);
     rt_network *own_net = NULL;
@@ -225,7 +230,7 @@ static int train(const cli_options *o, rt_dist *dist)
         return train_fail(&c, &err);
     }
 
-    cfg.progress_interval = c.report.tty ? 0.25 : 0.0;
+    cfg.progress_interval = c.report.tty && !o->quiet ? 0.25 : 0.0;
     cfg.stop_flag = &stop_signal;
     cfg.dist = dist;
     struct sigaction sa;
@@ -236,6 +241,10 @@ static int train(const cli_options *o, rt_dist *dist)
     sigaction(SIGTERM, &sa, NULL);
 
     rt_status st = rt_trainer_create(dev, net, &train, &test, &cfg, &c.trainer, &err);
+    /* the curves' files are made once nothing else can refuse the options,
+     * and before any output */
+    if (st == RT_OK && rt_dist_rank(dist) == 0)
+        st = cli_curves_open(&c.curves, o, &err);
     if (st == RT_OK) {
         /* after the trainer took the data and the recipe: a refusal prints nothing */
         if (show_recipe)
@@ -281,6 +290,7 @@ static int train(const cli_options *o, rt_dist *dist)
     if (st == RT_OK)
         st = rt_trainer_run(c.trainer, o->save_every, on_event, &c, &err);
     cli_report_clear(&c.report);
+    cli_curves_close(&c.curves);
     if (c.save_err.status != RT_OK)
         err = c.save_err;
     rt_trainer_destroy(c.trainer);

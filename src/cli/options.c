@@ -101,6 +101,11 @@ void cli_usage(FILE *out)
         "  --resume FILE        continue the run saved in FILE (its recipe; --epochs may extend it)\n"
         "  --init FILE          start from the weights in FILE (ours or PyTorch's)\n"
         "  --detect-anomaly     check every step and name the first layer that produced NaN/Inf\n"
+        "Curves and progress:\n"
+        "  --metrics FILE       JSON lines: every logged step, epoch and test (appended to\n"
+        "                       with --resume)\n"
+        "  --tensorboard DIR    the same scalars in a TensorBoard event file in DIR\n"
+        "  --quiet              no progress bar on a terminal\n"
         "Several ranks (under mpirun or srun; docs/distributed.md):\n"
         "  --comm-timeout S     end the run when the other ranks give no answer for S\n"
         "                       seconds (60)\n"
@@ -121,7 +126,7 @@ static int allowed(cli_command cmd, const char *option)
     static const char *const train_only[] = {
         "--epochs", "--lr", "--shuffle", "--seed", "--lr-step-size", "--lr-gamma",
         "--eval-every", "--train-limit", "--save", "--save-every", "--save-best", "--resume",
-        "--init",
+        "--init", "--metrics", "--tensorboard", "--quiet",
         "--detect-anomaly", "--comm-timeout", "--sync-bn", NULL};
     static const char *const not_train[] = {"--json", NULL};
     if (cmd == CMD_MODELS)
@@ -320,6 +325,14 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
         } else if (!strcmp(a, "--init")) {
             VALUE();
             o->init_path = v;
+        } else if (!strcmp(a, "--metrics")) {
+            VALUE();
+            o->metrics_path = v;
+        } else if (!strcmp(a, "--tensorboard")) {
+            VALUE();
+            o->tensorboard_dir = v;
+        } else if (!strcmp(a, "--quiet")) {
+            o->quiet = 1;
         } else if (!strcmp(a, "--sync-bn")) {
             o->train.sync_bn = 1;
         } else if (!strcmp(a, "--comm-timeout")) {

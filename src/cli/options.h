@@ -42,6 +42,9 @@ typedef struct cli_options {
     const char *save_best_path; /* --save-best */
     const char *resume_path;  /* --resume */
     const char *init_path;    /* --init */
+    const char *metrics_path; /* --metrics FILE: JSON lines of the run's curves */
+    const char *tensorboard_dir; /* --tensorboard DIR: a TensorBoard event file in DIR */
+    int quiet;                /* --quiet: no progress bar */
     /* evaluate / predict: the checkpoint; models: the network to show */
     const char *checkpoint;   /* their first argument */
     const char **images;      /* predict's images */

@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <string.h>
 #include <unistd.h>
 
 #include "pyfloat.h"
@@ -9,7 +10,20 @@ void cli_report_init(cli_report *r, FILE *out)
     r->out = out;
     r->tty = isatty(fileno(out));
     r->progress_open = 0;
+    memset(&r->progress, 0, sizeof r->progress);
     r->ranks = 1;
+}
+
+/* The bar, drawn over the previous one. */
+static void draw_progress(cli_report *r, const rt_train_event *ev)
+{
+    char line[1024];
+    int width = cli_terminal_width(r->out);
+    if (width > (int)sizeof line)
+        width = (int)sizeof line;
+    cli_progress_format(line, sizeof line, ev, &r->progress, width);
+    fprintf(r->out, "\r\033[K%s", line);
+    r->progress_open = 1;
 }
 
 void cli_report_clear(cli_report *r)
@@ -41,17 +55,18 @@ void cli_report_event(cli_report *r, const rt_train_event *ev)
     case RT_EVENT_EPOCH_BEGIN:
         cli_report_clear(r);
         fprintf(r->out, "epoch%d\n--------------------\n", ev->epoch);
+        r->progress.first_step = ev->step;
         break;
     case RT_EVENT_STEP_LOG:
         cli_report_clear(r);
         fprintf(r->out, "loss:%7f  [number:%d]\n", (double)ev->loss, ev->step);
+        r->progress.loss = ev->loss; /* the bar shows the latest logged loss */
+        r->progress.have_loss = 1;
         break;
     case RT_EVENT_PROGRESS:
         if (!r->tty)
             return;
-        fprintf(r->out, "\r\033[K  epoch %d/%d  step %d/%d  %.0f images/s", ev->epoch,
-                ev->epochs, ev->step, ev->steps_per_epoch, ev->images_per_second);
-        r->progress_open = 1;
+        draw_progress(r, ev);
         break;
     case RT_EVENT_EPOCH_END:
         cli_report_clear(r);

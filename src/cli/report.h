@@ -5,12 +5,14 @@
 
 #include <stdio.h>
 
+#include "progress.h"
 #include "resnet/train.h"
 
 typedef struct cli_report {
     FILE *out;
     int tty;           /* stdout is a terminal: show progress */
     int progress_open; /* a progress line is on screen */
+    cli_progress_state progress; /* what the bar shows besides the event's figures */
     int top5;          /* also print the top-5 accuracy (not the seed's log) */
     int ranks;         /* > 1: data-parallel, the epoch line adds the all-reduce's time */
 } cli_report;

@@ -571,6 +571,7 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
         ev.kind = RT_EVENT_EPOCH_BEGIN;
         ev.epoch = t->pos.epoch + 1;
         ev.epochs = cfg->epochs;
+        ev.step = t->pos.cursor / cfg->batch_size; /* resumed: steps already done */
         ev.steps_per_epoch = per_epoch;
         if (emit(cb, cb_ctx, &ev))
             return rt_error_set(err, RT_ERR_INTERRUPTED, "stopped");
@@ -593,6 +594,12 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
                 TRY(check_finite(t, &s, err));
                 ev.kind = RT_EVENT_STEP_LOG;
                 TRY(trainer_batch_loss(t, &s, &ev.loss, err));
+                /* the download waited for the device: the clock is the
+                 * device's progress, without a synchronisation of its own */
+                ev.lr = s.lr;
+                ev.seconds = trainer_now() - start;
+                ev.images_per_second =
+                    ev.seconds > 0.0 ? (t->pos.cursor - first_cursor) / ev.seconds : 0.0;
                 stop |= emit(cb, cb_ctx, &ev);
             }
             if (cfg->progress_interval > 0.0) {
