@@ -17,7 +17,8 @@
 # points under the lowest seed (two FP32 implementations drift apart over
 # the steps, but not by that much) and far above chance (10%) or a
 # library that does not train properly.
-#   test_install.sh BUILD_DIR SOURCE_DIR
+#   test_install.sh BUILD_DIR SOURCE_DIR [B_SANITIZE]  (the build's b_sanitize: its
+#   runtimes are linked into the example too)
 set -eu
 build=$1
 source=$2
@@ -162,6 +163,9 @@ case " $flags " in
 *" -L$libdir "*) ;;
 *) bad "the flags do not point at the staged library ($libdir)" ;;
 esac
+# a sanitizer build's libresnet.a needs the sanitizer runtimes at the link
+sanitize=${3:-none}
+[ "$sanitize" = none ] || flags="-fsanitize=$sanitize $flags"
 # shellcheck disable=SC2086
 if ! "$cc" -std=c11 -Wall -Wextra -Werror -o "$tmp/train_mnist" \
     "$datadir/doc/resnet-train/examples/train_mnist.c" $flags >"$tmp/cc.log" 2>&1; then
