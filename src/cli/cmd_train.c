@@ -10,13 +10,6 @@
 #include "resnet/dist.h"
 #include "train_curves.h"
 
-#define TRY_STATUS(call)                 \
-    do {                                 \
-        rt_status st_ = (call);          \
-        if (st_ != RT_OK)                \
-            return st_;                  \
-    } while (0)
-
 static volatile sig_atomic_t stop_signal = 0;
 
 static void on_stop_signal(int sig) { stop_signal = sig; }
@@ -119,7 +112,9 @@ static rt_status check_same_recipe(train_ctx *c, const rt_train_config *cfg,
     uint64_t mine = rt_dist_checksum(text, length, 0), theirs;
     free(text);
     int other;
-    TRY_STATUS(rt_dist_compare(c->dist, mine, &other, &theirs, "recipe comparison", err));
+    rt_status st = rt_dist_compare(c->dist, mine, &other, &theirs, "recipe comparison", err);
+    if (st != RT_OK)
+        return st;
     c->agreed_failure = other >= 0;
     if (other >= 0)
         return rt_error_set(err, RT_ERR_USAGE,
