@@ -193,6 +193,10 @@ rt_status rt_trainer_run(rt_trainer *t, int save_every, rt_train_callback cb, vo
 
 /* One pass over the test set with the current parameters. */
 rt_status rt_trainer_evaluate(rt_trainer *t, rt_eval_result *out, rt_error *err);
+/* The same, keeping every test image's logits in `logits` (test images x
+ * classes, host memory; one rank only). */
+rt_status rt_trainer_evaluate_logits(rt_trainer *t, float *logits, rt_eval_result *out,
+                                     rt_error *err);
 
 /* Saves the model (parameters, running statistics, counters), the Adam
  * moments, the position, the recipe and the network's description to path

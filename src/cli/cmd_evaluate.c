@@ -1,17 +1,36 @@
 /* resnet-train evaluate CHECKPOINT: the seed's test pass on saved weights
  * (BatchNorm in evaluation mode: its running statistics). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 #include "json_out.h"
+#include "../io/atomic_file.h"
 #include "resnet/checkpoint.h"
+
+/* --logits FILE: float32, little-endian (the host's order on every machine
+ * we build for), images x classes, written atomically. */
+static rt_status write_logits(const char *path, const float *logits, size_t count, rt_error *err)
+{
+    rt_atomic_file af;
+    rt_status st = rt_atomic_open(&af, path, err);
+    if (st == RT_OK && (st = rt_atomic_write(&af, logits, count * sizeof *logits, err)) != RT_OK)
+        rt_atomic_abort(&af);
+    else if (st == RT_OK)
+        st = rt_atomic_commit(&af, err);
+    if (st != RT_OK)
+        rt_error_prefix(err, "--logits");
+    return st;
+}
 
 int cli_evaluate(const cli_options *o)
 {
     rt_error err = {0};
     cli_report report;
     cli_report_init(&report, o->json ? stderr : stdout);
+    if (o->logits_path && cli_check_writable("--logits", o->logits_path, &err) != RT_OK)
+        return cli_fail(&err);
     rt_checkpoint ck;
     if (cli_load_checkpoint(o, o->checkpoint, &ck, &err) != RT_OK)
         return cli_fail(&err);
@@ -45,8 +64,16 @@ int cli_evaluate(const cli_options *o)
     }
     if (st == RT_OK && (st = rt_trainer_restore(t, &ck, &err)) != RT_OK)
         rt_error_prefix(&err, "%s", o->checkpoint);
+    float *logits = NULL;
+    size_t logit_count = (size_t)test.count * (size_t)rt_network_input_of(ck.network).classes;
+    if (st == RT_OK && o->logits_path && !(logits = malloc(logit_count * sizeof *logits)))
+        st = rt_error_set(&err, RT_ERR_NOMEM, "--logits: out of host memory for %zu logits",
+                          logit_count);
     if (st == RT_OK)
-        st = rt_trainer_evaluate(t, &r, &err);
+        st = rt_trainer_evaluate_logits(t, logits, &r, &err);
+    if (st == RT_OK && logits)
+        st = write_logits(o->logits_path, logits, logit_count, &err);
+    free(logits);
     if (st == RT_OK) {
         if (o->json) {
             printf("{\"checkpoint\": ");

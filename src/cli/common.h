@@ -57,6 +57,7 @@ rt_status cli_check_writable(const char *option, const char *path, rt_error *err
 
 int cli_train(const cli_options *o);
 int cli_evaluate(const cli_options *o);
+int cli_export(const cli_options *o);
 int cli_predict(const cli_options *o);
 int cli_models(const cli_options *o);
 

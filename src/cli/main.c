@@ -26,6 +26,7 @@ int main(int argc, char **argv)
     case CMD_EVALUATE: return cli_evaluate(&o);
     case CMD_PREDICT: return cli_predict(&o);
     case CMD_MODELS: return cli_models(&o);
+    case CMD_EXPORT: return cli_export(&o);
     case CMD_TRAIN: break;
     }
     return cli_train(&o);

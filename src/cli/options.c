@@ -32,6 +32,8 @@ void cli_usage(FILE *out)
         "       resnet-train predict CHECKPOINT IMAGE... [options]\n"
         "                                              classify digit images (PNG, PGM)\n"
         "       resnet-train models [NAME|FILE.json]   list the built-in networks, or show one\n"
+        "       resnet-train export CHECKPOINT --onnx FILE | --weights-only FILE\n"
+        "                                              the weights for other tools\n"
         "Trains a residual network on MNIST, on a CUDA GPU or the CPU: by default the PyTorch\n"
         "MNIST tutorial's network with its recipe; then tests it.\n"
         "\n"
@@ -113,6 +115,11 @@ void cli_usage(FILE *out)
         "                       share (CPU)\n"
         "Evaluate and predict:\n"
         "  --json               machine-readable output\n"
+        "  --logits FILE        evaluate: every test image's logits, float32 little-endian,\n"
+        "                       images x classes\n"
+        "Export (docs/export.md; --model for a checkpoint without a network description):\n"
+        "  --onnx FILE          an ONNX model (opset 17, BatchNorm in inference form)\n"
+        "  --weights-only FILE  a safetensors file of the state_dict, no training state\n"
         "\n"
         "  --help               this text\n"
         "  --version            the version\n"
@@ -123,6 +130,13 @@ void cli_usage(FILE *out)
 /* Options that only some commands take. */
 static int allowed(cli_command cmd, const char *option)
 {
+    if (cmd == CMD_EXPORT)
+        return !strcmp(option, "--onnx") || !strcmp(option, "--weights-only") ||
+               !strcmp(option, "--model");
+    if (!strcmp(option, "--onnx") || !strcmp(option, "--weights-only"))
+        return 0;
+    if (!strcmp(option, "--logits"))
+        return cmd == CMD_EVALUATE;
     static const char *const train_only[] = {
         "--epochs", "--lr", "--shuffle", "--seed", "--lr-step-size", "--lr-gamma",
         "--eval-every", "--train-limit", "--save", "--save-every", "--save-best", "--resume",
@@ -153,6 +167,7 @@ static const char *command_name(cli_command cmd)
     return cmd == CMD_TRAIN      ? "train"
            : cmd == CMD_EVALUATE ? "evaluate"
            : cmd == CMD_PREDICT  ? "predict"
+           : cmd == CMD_EXPORT   ? "export"
                                  : "models";
 }
 
@@ -168,10 +183,12 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
             o->command = CMD_PREDICT;
         else if (!strcmp(argv[i], "models"))
             o->command = CMD_MODELS;
+        else if (!strcmp(argv[i], "export"))
+            o->command = CMD_EXPORT;
         else
             return rt_error_set(err, RT_ERR_USAGE,
-                                "unknown command '%s' (expected train, evaluate, predict or "
-                                "models)",
+                                "unknown command '%s' (expected train, evaluate, predict, "
+                                "models or export)",
                                 argv[i]);
         i++;
     }
@@ -197,7 +214,8 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
             } else if (o->command == CMD_MODELS) {
                 return rt_error_set(err, RT_ERR_USAGE, "models shows one network, not '%s'", a);
             } else {
-                return rt_error_set(err, RT_ERR_USAGE, "evaluate takes one checkpoint, not '%s'", a);
+                return rt_error_set(err, RT_ERR_USAGE, "%s takes one checkpoint, not '%s'",
+                                    command_name(o->command), a);
             }
             continue;
         }
@@ -342,6 +360,15 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
             o->train.detect_anomaly = 1;
         } else if (!strcmp(a, "--json")) {
             o->json = 1;
+        } else if (!strcmp(a, "--logits")) {
+            VALUE();
+            o->logits_path = v;
+        } else if (!strcmp(a, "--onnx")) {
+            VALUE();
+            o->onnx_path = v;
+        } else if (!strcmp(a, "--weights-only")) {
+            VALUE();
+            o->weights_path = v;
         } else if (!strcmp(a, "--model")) {
             VALUE();
             if (!*v)

@@ -10,7 +10,7 @@
 
 #define CLI_MAX_MIRRORS 8
 
-typedef enum cli_command { CMD_TRAIN, CMD_EVALUATE, CMD_PREDICT, CMD_MODELS } cli_command;
+typedef enum cli_command { CMD_TRAIN, CMD_EVALUATE, CMD_PREDICT, CMD_MODELS, CMD_EXPORT } cli_command;
 
 typedef struct cli_options {
     cli_command command;
@@ -50,6 +50,9 @@ typedef struct cli_options {
     const char **images;      /* predict's images */
     int image_count;
     int json;
+    const char *logits_path;  /* evaluate --logits FILE */
+    const char *onnx_path;    /* export --onnx FILE */
+    const char *weights_path; /* export --weights-only FILE */
     /* which recipe options the user gave (CLI_GIVEN_* bits), so that
      * --resume takes the others from the checkpoint, and --recipe's preset
      * yields to them */

@@ -506,6 +506,15 @@ rt_status rt_trainer_step(rt_trainer *t, rt_error *err)
 
 rt_status rt_trainer_evaluate(rt_trainer *t, rt_eval_result *out, rt_error *err)
 {
+    return rt_trainer_evaluate_logits(t, NULL, out, err);
+}
+
+rt_status rt_trainer_evaluate_logits(rt_trainer *t, float *logits, rt_eval_result *out,
+                                     rt_error *err)
+{
+    if (logits && t->ranks > 1)
+        return rt_error_set(err, RT_ERR_USAGE, "the test set's logits are kept by one rank only");
+    size_t classes = (size_t)rt_model_classes(t->model);
     rt_step_state s = {0};
     s.nonfinite_step = -1;
     int batch = t->cfg.batch_size;
@@ -515,6 +524,10 @@ rt_status rt_trainer_evaluate(rt_trainer *t, rt_eval_result *out, rt_error *err)
     for (int32_t start = s.cursor; start < t->test_count; start += batch * t->ranks) {
         t->step_n = t->test_count - start < batch ? t->test_count - start : batch;
         if (rt_device_run_step(t->dev, KEY_EVAL + t->step_n, eval_step_fn, t) != RT_OK)
+            return trainer_device_failed(t, err);
+        if (logits && rt_device_download(t->dev, logits + (size_t)start * classes,
+                                         rt_model_logits(t->model),
+                                         (size_t)t->step_n * classes * sizeof *logits) != RT_OK)
             return trainer_device_failed(t, err);
     }
     if (rt_device_download(t->dev, &s, t->eval_state, sizeof s) != RT_OK)
