@@ -73,6 +73,30 @@ rt_status rt_dist_broadcast(rt_dist *d, void *data, size_t bytes, const char *wh
 rt_status rt_dist_compare(rt_dist *d, uint64_t value, int *first_other, uint64_t *its_value,
                           const char *what, rt_error *err);
 
+/* Gradient sums in buckets overlapping the backward pass (as PyTorch's
+ * DistributedDataParallel): values[0, count) cut from the end into buckets
+ * of bucket_floats (the first bucket the buffer's last floats, which the
+ * backward pass finishes first). Per step: begin() names the buffer and the
+ * scale each rank's part is multiplied by before the sum; ready(from) says
+ * that values[from, count) are final, which starts the sum of every bucket
+ * lying within and moves those in flight on (call it after each backward
+ * op); finish() starts the rest and waits, with the world's timeout, until
+ * values holds the sum on every rank (the same bits on each: a reduce to
+ * rank 0, then its result broadcast). For 2 ranks each value is then the
+ * same as rt_dist_sum_f32's of the scaled buffer. Every rank must use the
+ * same count and bucket size. In a world of one, nothing is summed. */
+typedef struct rt_dist_buckets rt_dist_buckets;
+rt_status rt_dist_buckets_open(rt_dist *d, size_t count, size_t bucket_floats,
+                               rt_dist_buckets **out, rt_error *err);
+void rt_dist_buckets_close(rt_dist_buckets *b);
+int rt_dist_buckets_count(const rt_dist_buckets *b);
+void rt_dist_buckets_begin(rt_dist_buckets *b, float *values, float scale);
+rt_status rt_dist_buckets_ready(rt_dist_buckets *b, size_t ready_from, rt_error *err);
+rt_status rt_dist_buckets_finish(rt_dist_buckets *b, rt_error *err);
+/* Seconds this step's sums held this rank (in ready() and finish()):
+ * what the overlap did not hide. */
+double rt_dist_buckets_waited(const rt_dist_buckets *b);
+
 /* This rank's part of a global batch of n: count samples from offset; the
  * first n % size ranks take one more, so no rank's share differs from
  * another's by more than one (a rank may get none when n < size). */

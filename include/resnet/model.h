@@ -85,6 +85,13 @@ rt_status rt_model_backward(rt_model *model, int n);
 /* Training BatchNorm layers take their statistics over the ranks through
  * sync (resnet/device.h), NULL for the batch's own (the default). */
 void rt_model_set_batchnorm_sync(rt_model *model, const rt_batchnorm_sync *sync);
+/* fn(ctx, from) is called during rt_model_backward each time more of the
+ * gradients are final: rt_model_grads()[from, params size) will not be
+ * written again in this pass; from falls to 0 by the pass's end. A failing
+ * fn ends the pass with its status. Data-parallel training starts the sums
+ * of finished gradient buckets from it. NULL for none (the default). */
+typedef rt_status (*rt_gradients_ready_fn)(void *ctx, size_t from);
+void rt_model_on_gradients_ready(rt_model *model, rt_gradients_ready_fn fn, void *ctx);
 
 /* Finds where a NaN or Inf first appears in a training step on the first n
  * images of the current batch: the parameters, the input, then every op's

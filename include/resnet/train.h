@@ -80,6 +80,9 @@ typedef struct rt_train_config {
     rt_dist *dist;         /* the ranks training together (resnet/dist.h); NULL: this process alone */
     int sync_bn;           /* with several ranks: BatchNorm's statistics over the whole batch
                               (SyncBatchNorm), not each rank's share (the default, as DDP) */
+    double bucket_mb;      /* with several ranks on the CPU: the gradients summed in buckets of
+                              this many MB (2^20 bytes) as backward finishes each (DDP's
+                              bucket_cap_mb is 25); 0 (the default): one sum after backward */
 } rt_train_config;
 
 void rt_train_config_default(rt_train_config *cfg);
@@ -176,6 +179,9 @@ rt_model *rt_trainer_model(rt_trainer *t);
 /* 1 when the ranks' gradients are summed by the device's own library
  * (NCCL), 0 when through the host (MPI). */
 int rt_trainer_device_sums(const rt_trainer *t);
+/* How many buckets the gradient sums overlapping backward take (0: one
+ * sum after backward: one rank, the GPU, --bucket-mb 0). */
+int rt_trainer_gradient_buckets(const rt_trainer *t);
 const rt_train_config *rt_trainer_config(const rt_trainer *t);
 rt_train_position rt_trainer_position(const rt_trainer *t);
 

@@ -58,6 +58,7 @@ static rt_status resume_config(const cli_options *o, const rt_checkpoint *ck, rt
     *cfg = ck->config;
     cfg->eval_every = o->train.eval_every;
     cfg->sync_bn = o->train.sync_bn;
+    cfg->bucket_mb = o->train.bucket_mb;
     cfg->log_every = o->train.log_every;
     cli_apply_given(o, cfg);
     const char *field = rt_train_config_conflict(cfg, &ck->config);
@@ -106,8 +107,9 @@ static rt_status check_same_recipe(train_ctx *c, const rt_train_config *cfg,
     rt_train_config shown = *cfg;
     shown.dist = NULL;
     cli_print_recipe(f, &shown, "");
-    fprintf(f, "%s %zu %d %d sync_bn %d\n", rt_network_name(net), rt_network_params_size(net),
-            train_count, test_count, cfg->sync_bn);
+    /* the bucket size too: it sets how many sums a step has */
+    fprintf(f, "%s %zu %d %d sync_bn %d bucket_mb %.17g\n", rt_network_name(net),
+            rt_network_params_size(net), train_count, test_count, cfg->sync_bn, cfg->bucket_mb);
     fclose(f);
     uint64_t mine = rt_dist_checksum(text, length, 0), theirs;
     free(text);
@@ -252,8 +254,12 @@ static int train(const cli_options *o, rt_dist *dist)
             rt_dist_slice(cfg.batch_size, rt_dist_size(dist), rt_dist_size(dist) - 1, &offset,
                           &share);
             char sums[112] = "MPI through the host";
+            int buckets = rt_trainer_gradient_buckets(c.trainer);
             if (rt_trainer_device_sums(c.trainer))
                 rt_device_collectives_version(dev, sums, sizeof sums);
+            else if (buckets > 0)
+                snprintf(sums, sizeof sums, "MPI in %d bucket%s of up to %g MB overlapping backward",
+                         buckets, buckets == 1 ? "" : "s", cfg.bucket_mb);
             printf("Data-parallel over %d ranks (%s; gradients summed by %s): each step's batch "
                    "of %d split %d to %d per rank\n",
                    rt_dist_size(dist), rt_dist_library(dist), sums, cfg.batch_size,

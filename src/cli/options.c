@@ -113,6 +113,8 @@ void cli_usage(FILE *out)
         "                       seconds (60)\n"
         "  --sync-bn            BatchNorm's statistics over the whole batch, not each rank's\n"
         "                       share (CPU)\n"
+        "  --bucket-mb MB       sum the gradients in buckets of MB as backward finishes each\n"
+        "                       (CPU; 0, the default: one sum after backward)\n"
         "Evaluate and predict:\n"
         "  --json               machine-readable output\n"
         "  --logits FILE        evaluate: every test image's logits, float32 little-endian,\n"
@@ -141,7 +143,7 @@ static int allowed(cli_command cmd, const char *option)
         "--epochs", "--lr", "--shuffle", "--seed", "--lr-step-size", "--lr-gamma",
         "--eval-every", "--train-limit", "--save", "--save-every", "--save-best", "--resume",
         "--init", "--metrics", "--tensorboard", "--quiet",
-        "--detect-anomaly", "--comm-timeout", "--sync-bn", NULL};
+        "--detect-anomaly", "--comm-timeout", "--sync-bn", "--bucket-mb", NULL};
     static const char *const not_train[] = {"--json", NULL};
     if (cmd == CMD_MODELS)
         return !strcmp(option, "--input") || !strcmp(option, "--classes");
@@ -353,6 +355,11 @@ int cli_parse(int argc, char **argv, cli_options *o, rt_error *err)
             o->quiet = 1;
         } else if (!strcmp(a, "--sync-bn")) {
             o->train.sync_bn = 1;
+        } else if (!strcmp(a, "--bucket-mb")) {
+            VALUE();
+            float mb = 0.0f;
+            st = rt_parse_float(a, v, 0.0, 4096.0, &mb, err);
+            o->train.bucket_mb = mb;
         } else if (!strcmp(a, "--comm-timeout")) {
             VALUE();
             st = rt_parse_float(a, v, 1.0, 86400.0, &o->comm_timeout, err);

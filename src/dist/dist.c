@@ -1,7 +1,7 @@
 /* The world of ranks (resnet/dist.h): launcher detection, and the
  * trainer's collectives on MPI, each non-blocking and waited on with a
  * deadline so that a rank that stops answering never hangs the others. */
-#include "resnet/dist.h"
+#include "dist_internal.h"
 
 #include <sched.h>
 #include <stdio.h>
@@ -10,18 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef RT_HAVE_MPI
-#include <mpi.h>
-#endif
 
-struct rt_dist {
-    int rank, size, local_rank, local_size;
-    double timeout;
-    char library[160];
-#ifdef RT_HAVE_MPI
-    MPI_Comm comm;
-#endif
-};
 
 int rt_dist_mpi_built(void)
 {
@@ -182,6 +171,11 @@ void rt_dist_built_library(char *text, size_t size)
     if (MPI_Get_library_version(version, &length) != MPI_SUCCESS)
         return;
     version[strcspn(version, ",\n")] = '\0';
+    /* MPICH's first line is "MPICH Version:\t4.0.2": say "MPICH 4.0.2" */
+    if (strncmp(version, "MPICH Version:", 14) == 0) {
+        const char *number = version + 14 + strspn(version + 14, " \t");
+        memmove(version + 6, number, strlen(number) + 1);
+    }
     size_t kept = strlen(version) < size ? strlen(version) : size - 1;
     memcpy(text, version, kept);
     text[kept] = '\0';
@@ -189,15 +183,15 @@ void rt_dist_built_library(char *text, size_t size)
 }
 
 #ifdef RT_HAVE_MPI
-static double now_seconds(void)
+double dist_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static rt_status mpi_failed(const rt_dist *d, int code, const char *call, const char *what,
-                            rt_error *err)
+rt_status dist_mpi_failed(const rt_dist *d, int code, const char *call, const char *what,
+                          rt_error *err)
 {
     char text[MPI_MAX_ERROR_STRING];
     int length = 0;
@@ -208,20 +202,20 @@ static rt_status mpi_failed(const rt_dist *d, int code, const char *call, const 
 }
 
 /* Waits for a started collective until the deadline. */
-static rt_status wait_for(rt_dist *d, MPI_Request *request, double timeout, const char *call,
-                          const char *what, rt_error *err)
+rt_status dist_wait_for(rt_dist *d, MPI_Request *request, double timeout, const char *call,
+                        const char *what, rt_error *err)
 {
-    double deadline = now_seconds() + timeout;
+    double deadline = dist_now() + timeout;
     /* MPI moves a message on only inside its calls: poll without pausing
      * (as a blocking MPI call spins), yielding the core to any other thread */
     for (long polls = 0;; polls++) {
         int done = 0;
         int rc = MPI_Test(request, &done, MPI_STATUS_IGNORE);
         if (rc != MPI_SUCCESS)
-            return mpi_failed(d, rc, call, what, err);
+            return dist_mpi_failed(d, rc, call, what, err);
         if (done)
             return RT_OK;
-        if ((polls & 1023) == 1023 && now_seconds() > deadline)
+        if ((polls & 1023) == 1023 && dist_now() > deadline)
             return rt_error_set(err, RT_ERR_IO,
                                 "rank %d of %d: no answer from the other ranks for %.0f s in the "
                                 "%s (%s): a rank has stopped or hangs; ending the run",
@@ -247,8 +241,8 @@ static rt_status broadcast_part(rt_dist *d, void *p, int count, MPI_Datatype typ
     MPI_Request rq;
     int rc = MPI_Ibcast(p, count, type, 0, d->comm, &rq);
     if (rc != MPI_SUCCESS)
-        return mpi_failed(d, rc, "MPI_Ibcast", what, err);
-    return wait_for(d, &rq, d->timeout, "MPI_Ibcast", what, err);
+        return dist_mpi_failed(d, rc, "MPI_Ibcast", what, err);
+    return dist_wait_for(d, &rq, d->timeout, "MPI_Ibcast", what, err);
 }
 
 /* The sum over the ranks, in place: reduced to rank 0, then its bits to
@@ -260,8 +254,8 @@ static rt_status sum_part(rt_dist *d, void *p, int count, MPI_Datatype type, con
     int rc = d->rank == 0 ? MPI_Ireduce(MPI_IN_PLACE, p, count, type, MPI_SUM, 0, d->comm, &rq)
                           : MPI_Ireduce(p, NULL, count, type, MPI_SUM, 0, d->comm, &rq);
     if (rc != MPI_SUCCESS)
-        return mpi_failed(d, rc, "MPI_Ireduce", what, err);
-    if (wait_for(d, &rq, d->timeout, "MPI_Ireduce", what, err) != RT_OK)
+        return dist_mpi_failed(d, rc, "MPI_Ireduce", what, err);
+    if (dist_wait_for(d, &rq, d->timeout, "MPI_Ireduce", what, err) != RT_OK)
         return err->status;
     return broadcast_part(d, p, count, type, what, err);
 }
@@ -309,9 +303,9 @@ rt_status rt_dist_any(rt_dist *d, int *flag, double timeout, const char *what, r
     MPI_Request rq;
     int rc = MPI_Iallreduce(&mine, flag, 1, MPI_INT, MPI_MAX, d->comm, &rq);
     if (rc != MPI_SUCCESS)
-        return mpi_failed(d, rc, "MPI_Iallreduce", what, err);
-    return wait_for(d, &rq, timeout > d->timeout ? timeout : d->timeout, "MPI_Iallreduce", what,
-                    err);
+        return dist_mpi_failed(d, rc, "MPI_Iallreduce", what, err);
+    return dist_wait_for(d, &rq, timeout > d->timeout ? timeout : d->timeout, "MPI_Iallreduce",
+                         what, err);
 #else
     (void)timeout, (void)what, (void)err;
     return RT_OK;
@@ -350,8 +344,9 @@ rt_status rt_dist_compare(rt_dist *d, uint64_t value, int *first_other, uint64_t
         return rt_error_set(err, RT_ERR_NOMEM, "out of host memory comparing ranks");
     MPI_Request rq;
     int rc = MPI_Iallgather(&value, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, d->comm, &rq);
-    rt_status st = rc != MPI_SUCCESS ? mpi_failed(d, rc, "MPI_Iallgather", what, err)
-                                     : wait_for(d, &rq, d->timeout, "MPI_Iallgather", what, err);
+    rt_status st = rc != MPI_SUCCESS
+                       ? dist_mpi_failed(d, rc, "MPI_Iallgather", what, err)
+                       : dist_wait_for(d, &rq, d->timeout, "MPI_Iallgather", what, err);
     for (int r = 1; st == RT_OK && r < d->size; r++)
         if (all[r] != all[0]) {
             *first_other = r;

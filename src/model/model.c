@@ -32,6 +32,8 @@ struct rt_model {
     int32_t *labels;
     size_t device_bytes;
     const rt_batchnorm_sync *bn_sync; /* training BatchNorm over several ranks, NULL alone */
+    rt_gradients_ready_fn on_ready;   /* told as backward finishes gradients, NULL for none */
+    void *on_ready_ctx;
 };
 
 #define TRY(call)                        \
@@ -515,6 +517,12 @@ static rt_status backward_node(rt_model *m, int i, int n)
 
 void rt_model_set_batchnorm_sync(rt_model *m, const rt_batchnorm_sync *sync) { m->bn_sync = sync; }
 
+void rt_model_on_gradients_ready(rt_model *m, rt_gradients_ready_fn fn, void *ctx)
+{
+    m->on_ready = fn;
+    m->on_ready_ctx = ctx;
+}
+
 rt_status rt_model_backward(rt_model *m, int n)
 {
     if (!m->training)
@@ -522,10 +530,17 @@ rt_status rt_model_backward(rt_model *m, int n)
     if (m->check)
         TRY(m->check(m->check_ctx, "the gradient of the loss with respect to the logits",
                      rt_model_dlogits(m), (size_t)n * (size_t)rt_model_classes(m)));
-    for (int i = m->net->node_count - 1; i >= 0; i--)
-        if (m->plan.nodes[i].backward)
-            TRY(backward_node(m, i, n));
-    return RT_OK;
+    size_t told = m->flat;
+    for (int i = m->net->node_count - 1; i >= 0; i--) {
+        if (!m->plan.nodes[i].backward)
+            continue;
+        TRY(backward_node(m, i, n));
+        if (m->on_ready && m->plan.grads_ready[i] < told) {
+            told = m->plan.grads_ready[i];
+            TRY(m->on_ready(m->on_ready_ctx, told));
+        }
+    }
+    return m->on_ready && told > 0 ? m->on_ready(m->on_ready_ctx, 0) : RT_OK;
 }
 
 /* ---- tracing a NaN or Inf to the op that made it ------------------------ */
@@ -593,7 +608,9 @@ rt_status rt_model_trace_nonfinite(rt_model *m, int n, rt_step_state *state, cha
     m->check_ctx = &c;
     /* this rank alone traces: its BatchNorm statistics its own */
     const rt_batchnorm_sync *sync = m->bn_sync;
+    rt_gradients_ready_fn on_ready = m->on_ready;
     m->bn_sync = NULL;
+    m->on_ready = NULL;
     if (st == RT_OK)
         st = rt_model_forward(m, n, 1);
     if (st == RT_OK)
@@ -604,6 +621,7 @@ rt_status rt_model_trace_nonfinite(rt_model *m, int n, rt_step_state *state, cha
     m->check = NULL;
     m->check_ctx = NULL;
     m->bn_sync = sync;
+    m->on_ready = on_ready;
     free(c.host);
     if (st == RT_OK || c.found)
         return RT_OK; /* `where` says what was found, "" for nothing */

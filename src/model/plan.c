@@ -300,6 +300,45 @@ static int add_in_place_over(const rt_network *net, int i)
     return -1;
 }
 
+/* Backward visits the nodes last to first, each writing its own weight's
+ * and bias's gradients once (no parameter is shared): after node i, the
+ * gradients from the lowest offset above which every parameter tensor is
+ * done to the buffer's end are final. */
+static rt_status plan_grads_ready(const rt_network *net, model_plan *p, rt_error *err)
+{
+    p->grads_ready = malloc((size_t)net->node_count * sizeof *p->grads_ready);
+    char *done = calloc((size_t)net->tensor_count + 1, 1);
+    if (!p->grads_ready || !done) {
+        free(done);
+        return rt_error_set(err, RT_ERR_NOMEM, "out of host memory planning the model");
+    }
+    size_t ready = net->params_size;
+    for (int i = net->node_count - 1; i >= 0; i--) {
+        const graph_node *g = &net->nodes[i];
+        if (p->nodes[i].backward) {
+            if (g->t_weight >= 0)
+                done[g->t_weight] = 1;
+            if (g->t_bias >= 0)
+                done[g->t_bias] = 1;
+        }
+        /* lower the mark past every done parameter tensor just below it */
+        for (int moved = 1; moved;) {
+            moved = 0;
+            for (int t = 0; t < net->tensor_count; t++) {
+                const rt_tensor_info *ti = &net->tensors[t];
+                if (ti->role == RT_TENSOR_PARAMETER && done[t] && ti->offset < ready &&
+                    round64(ti->offset + ti->count) >= ready) {
+                    ready = ti->offset;
+                    moved = 1;
+                }
+            }
+        }
+        p->grads_ready[i] = ready;
+    }
+    free(done);
+    return RT_OK;
+}
+
 rt_status plan_model(const rt_network *net, int max_batch, int training, model_plan *p,
                      rt_error *err)
 {
@@ -328,6 +367,8 @@ rt_status plan_model(const rt_network *net, int max_batch, int training, model_p
         return RT_OK;
     p->stats_floats = net->stats_size;
     rt_status st = plan_gradients(net, max_batch, p, err);
+    if (st == RT_OK)
+        st = plan_grads_ready(net, p, err);
     if (st != RT_OK)
         plan_free(p);
     return st;
@@ -335,6 +376,7 @@ rt_status plan_model(const rt_network *net, int max_batch, int training, model_p
 
 void plan_free(model_plan *p)
 {
+    free(p->grads_ready);
     free(p->nodes);
     free(p->slot_offset);
     memset(p, 0, sizeof *p);

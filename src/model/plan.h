@@ -36,6 +36,9 @@ typedef struct node_plan {
 typedef struct model_plan {
     node_plan *nodes;
     size_t *slot_offset; /* floats into the gradient arena */
+    /* training: after node i's backward (nodes run last to first), every
+     * parameter gradient at or past grads_ready[i] floats is final */
+    size_t *grads_ready;
     int slot_count;
     size_t act_floats, grad_floats, temp_floats, stats_floats;
 } model_plan;

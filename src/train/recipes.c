@@ -84,6 +84,7 @@ rt_status rt_recipe_apply(const char *name, rt_train_config *cfg, rt_error *err)
         cfg->stop_flag = keep.stop_flag;
         cfg->dist = keep.dist;
         cfg->sync_bn = keep.sync_bn;
+        cfg->bucket_mb = keep.bucket_mb;
         if (RECIPES[i].apply)
             RECIPES[i].apply(cfg);
         return RT_OK;

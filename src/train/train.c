@@ -249,6 +249,7 @@ void rt_trainer_destroy(rt_trainer *t)
     rt_device_free(t->dev, t->train_images);
     rt_model_destroy(t->model);
     free(t->grads_host);
+    rt_dist_buckets_close(t->buckets);
     free(t->order_host);
     free(t);
 }
@@ -478,8 +479,9 @@ static rt_status run_train_step(rt_trainer *t, rt_error *err)
         if (rt_device_run_step(t->dev, KEY_TRAIN + t->step_n, train_step_fn, t) != RT_OK)
             return trainer_device_failed(t, err);
     } else {
+        trainer_begin_sums(t);
         if (rt_device_run_step(t->dev, KEY_GRADIENTS + t->step_n, gradients_fn, t) != RT_OK)
-            return trainer_device_failed(t, err);
+            return trainer_gradients_failed(t, err);
         TRY(trainer_reduce_gradients(t, err));
         if (rt_device_run_step(t->dev, KEY_UPDATE + t->step_n, update_fn, t) != RT_OK)
             return trainer_device_failed(t, err);

@@ -32,6 +32,7 @@ void rt_train_config_default(rt_train_config *cfg)
     cfg->eval_every = 0;
     cfg->log_every = 100;
     cfg->progress_interval = 0.0;
+    cfg->bucket_mb = 0.0; /* on a CPU the sums share the cores: nothing hides (docs/distributed.md) */
 }
 
 rt_status rt_train_config_check(const rt_train_config *cfg, rt_error *err)
@@ -52,6 +53,9 @@ rt_status rt_train_config_check(const rt_train_config *cfg, rt_error *err)
         return rt_error_set(err, RT_ERR_USAGE,
                             "--lr-gamma must be a positive finite number (got %g)",
                             (double)cfg->lr_gamma);
+    if (!(cfg->bucket_mb >= 0.0 && cfg->bucket_mb <= 4096.0))
+        return rt_error_set(err, RT_ERR_USAGE, "--bucket-mb must be 0..4096 (got %g)",
+                            cfg->bucket_mb);
     if (cfg->eval_every < 0)
         return rt_error_set(err, RT_ERR_USAGE, "--eval-every must be 0 or more (got %d)",
                             cfg->eval_every);

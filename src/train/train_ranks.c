@@ -53,6 +53,50 @@ static rt_status open_batchnorm_sync(rt_trainer *t, rt_error *err)
     return RT_OK;
 }
 
+/* The model's backward pass says how far its gradients are final: the
+ * buckets lying there start their sums. */
+static rt_status gradients_ready(void *ctx, size_t from)
+{
+    rt_trainer *t = ctx;
+    if (rt_dist_buckets_ready(t->buckets, from, &t->sum_err) != RT_OK) {
+        t->sum_failed = 1;
+        return t->sum_err.status;
+    }
+    return RT_OK;
+}
+
+/* The gradient sums overlapping backward, where the gradients are in host
+ * memory (the CPU backend): --bucket-mb, 0 for one sum after backward. */
+static rt_status open_buckets(rt_trainer *t, rt_error *err)
+{
+    if (t->cfg.bucket_mb <= 0.0 || t->cfg.detect_anomaly || t->device_sums ||
+        strcmp(rt_device_kind(t->dev), "cpu") != 0)
+        return RT_OK;
+    size_t floats = (size_t)(t->cfg.bucket_mb * (double)(1 << 20) / sizeof(float));
+    TRY(rt_dist_buckets_open(t->cfg.dist, rt_network_params_size(rt_model_network(t->model)),
+                             floats > 0 ? floats : 1, &t->buckets, err));
+    rt_model_on_gradients_ready(t->model, gradients_ready, t);
+    return RT_OK;
+}
+
+int rt_trainer_gradient_buckets(const rt_trainer *t) { return rt_dist_buckets_count(t->buckets); }
+
+void trainer_begin_sums(rt_trainer *t)
+{
+    t->sum_failed = 0;
+    if (t->buckets)
+        rt_dist_buckets_begin(t->buckets, rt_model_grads(t->model),
+                              (float)t->local_n / (float)t->step_n);
+}
+
+rt_status trainer_gradients_failed(rt_trainer *t, rt_error *err)
+{
+    if (!t->sum_failed)
+        return trainer_device_failed(t, err);
+    *err = t->sum_err;
+    return err->status;
+}
+
 /* The ranks' gradients summed, each weighted by its share of the batch, so
  * every rank holds the gradient of the whole batch's mean loss. */
 rt_status trainer_reduce_gradients(rt_trainer *t, rt_error *err)
@@ -62,6 +106,11 @@ rt_status trainer_reduce_gradients(rt_trainer *t, rt_error *err)
     float *g = rt_model_grads(m), *host = t->grads_host ? t->grads_host : g;
     double start = trainer_now();
     float share = (float)t->local_n / (float)t->step_n;
+    if (t->buckets) {
+        rt_status st = rt_dist_buckets_finish(t->buckets, err);
+        t->reduce_seconds += rt_dist_buckets_waited(t->buckets);
+        return st;
+    }
     if (t->device_sums) {
         if (rt_device_allreduce_weighted(t->dev, g, count, share,
                                          rt_dist_timeout(t->cfg.dist)) != RT_OK)
@@ -155,6 +204,8 @@ rt_status trainer_ranks_open(rt_trainer *t, int training, rt_error *err)
         TRY(open_device_sums(t, err));
     if (t->cfg.sync_bn && training)
         TRY(open_batchnorm_sync(t, err));
+    if (training)
+        TRY(open_buckets(t, err));
     if (!t->device_sums && strcmp(rt_device_kind(t->dev), "cpu") != 0) {
         size_t count = rt_network_params_size(rt_model_network(t->model));
         t->grads_host = malloc(count * sizeof *t->grads_host);

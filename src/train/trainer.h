@@ -37,6 +37,9 @@ struct rt_trainer {
     int device_sums;        /* the device sums the ranks' gradients itself (NCCL) */
     rt_batchnorm_sync bn_sync; /* --sync-bn: BatchNorm's sums over the ranks */
     double reduce_seconds;  /* spent in the gradient all-reduce this epoch */
+    rt_dist_buckets *buckets; /* the gradient sums overlapping backward (CPU), NULL for none */
+    rt_error sum_err;       /* why a bucket's sum failed inside the backward pass */
+    int sum_failed;
     float *lr_table;       /* device: each step's rate, for schedules that change it */
     int64_t lr_table_len;
     int transformed;       /* load through train_tf/eval_tf (else the seed's byte / 255) */
@@ -52,7 +55,12 @@ rt_status trainer_device_failed(rt_trainer *t, rt_error *err);
 /* At creation: NCCL's communicator where the device has one, --sync-bn,
  * the host copy for the gradient sum. */
 rt_status trainer_ranks_open(rt_trainer *t, int training, rt_error *err);
-/* The ranks' gradients summed, each weighted by its share of the batch. */
+/* A step's start: the gradient buckets (if any) told the step's share. */
+void trainer_begin_sums(rt_trainer *t);
+/* A failed gradients pass: a bucket's sum's error, else the device's. */
+rt_status trainer_gradients_failed(rt_trainer *t, rt_error *err);
+/* The ranks' gradients summed, each weighted by its share of the batch
+ * (the buckets' sums finished, where they overlap backward). */
 rt_status trainer_reduce_gradients(rt_trainer *t, rt_error *err);
 /* A stop asked of one rank is every rank's (no-op for one rank). */
 rt_status trainer_agree_stop(rt_trainer *t, int *stop, double timeout, rt_error *err);
