@@ -32,14 +32,6 @@ struct rt_dist_buckets {
 #endif
 };
 
-/* Bucket k covers [lo, hi): bucket 0 the buffer's end. */
-static size_t bucket_hi(const rt_dist_buckets *b, int k) { return b->count - (size_t)k * b->bucket; }
-static size_t bucket_lo(const rt_dist_buckets *b, int k)
-{
-    size_t hi = bucket_hi(b, k);
-    return hi > b->bucket ? hi - b->bucket : 0;
-}
-
 rt_status rt_dist_buckets_open(rt_dist *d, size_t count, size_t bucket_floats,
                                rt_dist_buckets **out, rt_error *err)
 {
@@ -114,6 +106,14 @@ double rt_dist_buckets_waited(const rt_dist_buckets *b) { return b ? b->waited :
 
 #ifdef RT_HAVE_MPI
 static const char *const WHAT = "gradient all-reduce";
+
+/* Bucket k covers [lo, hi): bucket 0 the buffer's end. */
+static size_t bucket_hi(const rt_dist_buckets *b, int k) { return b->count - (size_t)k * b->bucket; }
+static size_t bucket_lo(const rt_dist_buckets *b, int k)
+{
+    size_t hi = bucket_hi(b, k);
+    return hi > b->bucket ? hi - b->bucket : 0;
+}
 
 static rt_status start_reduce(rt_dist_buckets *b, rt_error *err)
 {
