@@ -10,8 +10,13 @@
 #   hosts        2 hosts in network namespaces, MPI over TCP between them
 #   launcher     a launcher this build cannot talk to is refused
 # Usage: test_two_ranks.sh CASE RESNET_TRAIN TEST_DIST_COLLECTIVES WEIGHTS_DIFF mpi|no-mpi
+# The launcher is $RESNET_TRAIN_MPIRUN (default mpirun, Open MPI's); one whose
+# --version names HYDRA (MPICH's mpiexec.mpich / mpiexec.hydra) is run with
+# -bind-to core instead of Open MPI's options, and 'hosts' (Open MPI's rsh
+# agent) skips.
 set -u
 case_name=$1 exe=$2 collectives=$3 wdiff=$4 mpi=$5
+mpi_launcher=${RESNET_TRAIN_MPIRUN:-mpirun}
 data=${RESNET_TRAIN_DATA:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -20,7 +25,14 @@ bad() { echo "FAIL: $*"; fail=1; }
 
 need_launcher() {
     [ "$mpi" = mpi ] || { echo "skipped: built without MPI"; exit 77; }
-    command -v mpirun >/dev/null || { echo "skipped: no mpirun"; exit 77; }
+    command -v "$mpi_launcher" >/dev/null || { echo "skipped: no $mpi_launcher"; exit 77; }
+    # hydra binds nothing by default: -bind-to core, as Open MPI binds 2
+    # ranks (the CPU backend counts the cores a rank may run on)
+    if "$mpi_launcher" --version 2>&1 | grep -q HYDRA; then
+        hydra=1 launcher_opts=(-bind-to core) rank_var=PMI_RANK
+    else
+        hydra=0 launcher_opts=(--oversubscribe) rank_var=OMPI_COMM_WORLD_RANK
+    fi
 }
 need_data() {
     [ -n "$data" ] || { echo "skipped: RESNET_TRAIN_DATA is not set"; exit 77; }
@@ -31,8 +43,8 @@ need_data() {
 if [ -n "${ASAN_OPTIONS:-}" ]; then
     export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"
 fi
-# mpirun with a one-line timeout guard: a hang fails the test instead of CI
-run_ranks() { timeout -k 5 240 mpirun --oversubscribe "$@"; }
+# the launcher with a one-line timeout guard: a hang fails the test instead of CI
+run_ranks() { timeout -k 5 240 "$mpi_launcher" "${launcher_opts[@]}" "$@"; }
 # |a - b| / |b| <= limit
 close() { awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; if (b < 0) b = -b; exit !(d <= l * b) }'; }
 
@@ -58,7 +70,7 @@ signal_rank_1() {
 # the process of rank $1 among those saving to $2
 rank_pid() {
     for p in $(pgrep -f -- "--save $2"); do
-        tr '\0' '\n' </proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && echo $p
+        tr '\0' '\n' </proc/$p/environ 2>/dev/null | grep -qx "$rank_var=$1" && echo $p
     done | head -1
 }
 
@@ -210,10 +222,14 @@ resume)
 faults)
     need_launcher; need_data
     run=(--epochs 2 --train-limit 12800 --test-limit 200 --save-every 10)
-    # a rank killed mid-epoch: the launcher ends the other and names the lost rank
+    # a rank killed mid-epoch: the launcher ends the other and names the lost
+    # rank (MPICH's hydra names its process: "PID 123 RUNNING AT host", then
+    # "... EXIT STRING: Killed (signal 9)")
     signal_rank_1 KILL "$tmp/k.safetensors" "$tmp/k.log" no-jitter \
         -np 2 "$exe" "${common[@]}" "${run[@]}" --save "$tmp/k.safetensors"
-    if [ -n "$victim" ] && [ $status -ne 0 ] && [ $took -le 60 ] && grep -q "rank 1 .*exited on signal 9" "$tmp/k.log" &&
+    named="rank 1 .*exited on signal 9" killed=$named
+    [ $hydra = 1 ] && named="PID ${victim:-?} RUNNING AT" killed="Killed (signal 9)"
+    if [ -n "$victim" ] && [ $status -ne 0 ] && [ $took -le 60 ] && grep -q "$named" "$tmp/k.log" && grep -q "$killed" "$tmp/k.log" &&
         "$exe" evaluate "$tmp/k.safetensors" --device cpu --data "$data" --no-download --test-limit 100 >/dev/null 2>&1; then
         echo "ok: rank 1 killed: all ended after ${took} s (exit $status), the launcher named it, the checkpoint is intact"
     else
@@ -264,6 +280,7 @@ faults)
     ;;
 hosts)
     need_launcher; need_data
+    [ $hydra = 0 ] || { echo "skipped: the two hosts go through Open MPI's rsh agent (--mca plm_rsh_agent); not written for $mpi_launcher (MPICH's hydra)"; exit 77; }
     # Two hosts on this machine: network namespaces joined by a veth pair,
     # each rank in its own (and its own host name), Open MPI's daemons
     # started in the other through an rsh agent, MPI over TCP only.
@@ -290,7 +307,7 @@ AGENT
     chmod +x "$tmp/agent.sh"
     across() {
         timeout -k 5 240 ip netns exec "$na" unshare --uts sh -c 'hostname "host-$0"; shift 0; exec "$@"' "$na" \
-            mpirun --host 10.77.0.1:1,10.77.0.2:1 -np 2 --mca plm_rsh_agent "$tmp/agent.sh" \
+            "$mpi_launcher" --host 10.77.0.1:1,10.77.0.2:1 -np 2 --mca plm_rsh_agent "$tmp/agent.sh" \
             --mca btl tcp,self --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 "$@"
     }
     if across "$collectives" >"$tmp/h.log" 2>&1 && [ "$(grep -c '^ok: rank [01] of 2 (1 on its machine)' "$tmp/h.log")" -eq 2 ]; then
@@ -312,17 +329,20 @@ AGENT
     ;;
 launcher)
     need_data
-    # another MPI's launcher (MPICH's hydra sets PMI_SIZE) starts N processes
+    # another MPI's launcher (MPICH's hydra sets PMI_SIZE; for an MPICH build,
+    # Open MPI's mpirun sets OMPI_COMM_WORLD_SIZE) starts N processes
     # that this build's MPI each sees as a world of one
     # (under ASan without the leak check: LeakSanitizer's tracer crashes on
     # the threads Open MPI's singleton start leaves behind at exit)
     asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:detect_leaks=0}
-    PMI_SIZE=2 PMI_RANK=0 ASAN_OPTIONS=$asan timeout 60 "$exe" "${common[@]}" --epochs 1 --train-limit 64 >"$tmp/l.out" 2>"$tmp/l.err"
+    foreign=(PMI_SIZE=2 PMI_RANK=0)
+    ASAN_OPTIONS=$asan "$exe" --version | grep -q "^Several ranks: MPICH" && foreign=(OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0)
+    env "${foreign[@]}" "ASAN_OPTIONS=$asan" timeout 60 "$exe" "${common[@]}" --epochs 1 --train-limit 64 >"$tmp/l.out" 2>"$tmp/l.err"
     status=$?
     if [ "$mpi" = mpi ]; then
-        expect="the launcher started 2 ranks (PMI_SIZE=2), but this build's MPI"
+        expect="the launcher started 2 ranks (${foreign[0]}), but this build's MPI"
     else
-        expect="started as one of 2 ranks (PMI_SIZE=2), but this build has no MPI"
+        expect="started as one of 2 ranks (${foreign[0]}), but this build has no MPI"
     fi
     if [ $status -eq 2 ] && grep -qF "$expect" "$tmp/l.err" && [ "$(wc -l <"$tmp/l.err")" -eq 1 ] && [ ! -s "$tmp/l.out" ]; then
         echo "ok: refused: $(cat "$tmp/l.err")"
