@@ -24,7 +24,7 @@ struct rt_dist_buckets {
     float *values;
     float scale;
     int reduces, broadcasts; /* buckets whose reduce / broadcast has started */
-    double waited, began;
+    double waited;
 #ifdef RT_HAVE_MPI
     MPI_Comm reduce_comm, broadcast_comm;
     MPI_Request *reduce, *broadcast;
@@ -96,7 +96,6 @@ void rt_dist_buckets_begin(rt_dist_buckets *b, float *values, float scale)
     b->scale = scale;
     b->reduces = b->broadcasts = 0;
     b->waited = 0.0;
-    b->began = -1.0;
 #ifdef RT_HAVE_MPI
     b->reduce_done = 0;
 #endif
@@ -176,8 +175,6 @@ rt_status rt_dist_buckets_ready(rt_dist_buckets *b, size_t ready_from, rt_error 
         return RT_OK;
 #ifdef RT_HAVE_MPI
     double start = dist_now();
-    if (b->began < 0.0)
-        b->began = start;
     TRY_DIST(progress(b, err));
     while (b->reduces < b->buckets && bucket_lo(b, b->reduces) >= ready_from)
         TRY_DIST(start_reduce(b, err));
